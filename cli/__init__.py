@@ -1,0 +1,1 @@
+"""`mlops` command line (Typer + Rich)."""

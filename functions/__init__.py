@@ -1,0 +1,1 @@
+"""Trigger wrappers (thin): parse input, call shared/, return JSON."""

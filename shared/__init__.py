@@ -1,0 +1,1 @@
+"""Core library of the MLOps app: settings, storage, pipeline steps. Never imports azure.functions."""

@@ -1,0 +1,202 @@
+"""The one typed settings object. The only module that reads the process environment.
+
+Values come from the environment first and from ``local.settings.json`` ``Values`` second, the
+precedence the Functions host uses (app settings arrive as environment variables on Azure).
+Storage is either a connection string (Azurite, or an account key) in ``AzureWebJobsStorage``,
+or identity-based: ``AzureWebJobsStorage__blobServiceUri`` / ``__queueServiceUri`` /
+``__tableServiceUri`` (+ optional ``__clientId`` for a user-assigned identity), used with
+``DefaultAzureCredential``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+#: Well-known Azurite account (public, documented emulator credentials; not a secret).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+
+
+def azurite_connection_string(host: str, blob_port: int, queue_port: int, table_port: int) -> str:
+    """A connection string for an Azurite listening on the given loopback ports."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{AZURITE_ACCOUNT};"
+        f"QueueEndpoint=http://{host}:{queue_port}/{AZURITE_ACCOUNT};"
+        f"TableEndpoint=http://{host}:{table_port}/{AZURITE_ACCOUNT};"
+    )
+
+
+def read_local_settings(app_dir: Path | None) -> dict[str, str]:
+    """``Values`` of ``<app_dir>/local.settings.json`` as strings ({} when the file is absent)."""
+    if app_dir is None:
+        return {}
+    path = Path(app_dir) / "local.settings.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from exc
+    values = data.get("Values", {}) if isinstance(data, dict) else {}
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path}: 'Values' must be an object")
+    return {str(k): "" if v is None else str(v) for k, v in values.items()}
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of the process environment (the only place it is read)."""
+    return dict(os.environ)
+
+
+def merged_values(app_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """local.settings.json Values overlaid by the environment (environment wins)."""
+    values = read_local_settings(app_dir)
+    values.update(process_environment() if environ is None else environ)
+    return values
+
+
+class Settings(BaseSettings):
+    """Everything the app and its tools configure, from environment + local.settings.json."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", populate_by_name=True)
+
+    storage_connection_string: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage", "storage_connection_string"),
+        description="Connection string of the storage account (Azurite locally).",
+    )
+    blob_service_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__blobServiceUri", "blob_service_uri"),
+        description="Blob endpoint for identity-based connections.",
+    )
+    queue_service_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__queueServiceUri", "queue_service_uri"),
+        description="Queue endpoint for identity-based connections.",
+    )
+    table_service_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__tableServiceUri", "table_service_uri"),
+        description="Table endpoint for identity-based connections.",
+    )
+    storage_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AzureWebJobsStorage__clientId", "storage_client_id"),
+        description="Client id of a user-assigned managed identity (system identity when unset).",
+    )
+    storage_timeout_s: float = Field(
+        default=20.0,
+        validation_alias=AliasChoices("MLOPS_STORAGE_TIMEOUT_S", "storage_timeout_s"),
+        description="Connect/read timeout for storage calls, seconds.",
+    )
+    storage_retries: int = Field(
+        default=3,
+        validation_alias=AliasChoices("MLOPS_STORAGE_RETRIES", "storage_retries"),
+        description="How many times the SDK retries a failed storage call.",
+    )
+    azurite_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_AZURITE_DIR", "azurite_dir"),
+        description="Folder holding the project's npm-installed Azurite (default .tools/azurite).",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first, then init kwargs (which carry local.settings.json Values).
+        return (env_settings, init_settings)
+
+    @property
+    def uses_identity(self) -> bool:
+        """True when storage is reached with DefaultAzureCredential rather than a connection string."""
+        return not self.storage_connection_string and bool(
+            self.blob_service_uri or self.queue_service_uri or self.table_service_uri
+        )
+
+    @property
+    def has_storage(self) -> bool:
+        """True when some storage connection is configured."""
+        return bool(self.storage_connection_string) or self.uses_identity
+
+    def require_storage(self) -> None:
+        """Raise ConfigurationError unless a complete storage connection is configured."""
+        if self.storage_connection_string:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("AzureWebJobsStorage__blobServiceUri", self.blob_service_uri),
+                ("AzureWebJobsStorage__queueServiceUri", self.queue_service_uri),
+                ("AzureWebJobsStorage__tableServiceUri", self.table_service_uri),
+            )
+            if not value
+        ]
+        if len(missing) == 3:
+            raise ConfigurationError(
+                "no storage configured: set AzureWebJobsStorage (connection string) or "
+                "AzureWebJobsStorage__blobServiceUri/__queueServiceUri/__tableServiceUri"
+            )
+        if missing:
+            raise ConfigurationError(f"identity-based storage is incomplete: set {', '.join(missing)}")
+
+
+def load_settings(
+    app_dir: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Settings from the environment and ``<app_dir>/local.settings.json`` (environment wins).
+
+    ``environ`` replaces the process environment (tests); ``overrides`` win over both.
+    """
+    local = read_local_settings(app_dir)
+    if environ is not None:
+        values = dict(local)
+        values.update(environ)
+        values.update(overrides)
+        # Build without reading the real process environment.
+        return _IsolatedSettings(**values)
+    merged: dict[str, Any] = dict(local)
+    merged.update(overrides)
+    settings = Settings(**merged)
+    if overrides:
+        settings = settings.model_copy(update=_by_field_name(overrides))
+    return settings
+
+
+def _by_field_name(values: Mapping[str, Any]) -> dict[str, Any]:
+    names = set(Settings.model_fields)
+    return {k: v for k, v in values.items() if k in names}
+
+
+class _IsolatedSettings(Settings):
+    """Settings that ignore the process environment (for an explicit ``environ``)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)

@@ -1,0 +1,1 @@
+"""Storage layer: table repositories, blob store and queue wrapper on the official Azure SDKs."""
