@@ -108,6 +108,26 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLOPS_STORAGE_RETRIES", "storage_retries"),
         description="How many times the SDK retries a failed storage call.",
     )
+    azureml_subscription_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_AZUREML_SUBSCRIPTION_ID", "azureml_subscription_id"),
+        description="Subscription of the Azure ML workspace used by `azureml` compute.",
+    )
+    azureml_resource_group: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_AZUREML_RESOURCE_GROUP", "azureml_resource_group"),
+        description="Resource group of the Azure ML workspace.",
+    )
+    azureml_workspace: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_AZUREML_WORKSPACE", "azureml_workspace"),
+        description="Azure ML workspace name.",
+    )
+    azureml_compute: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_AZUREML_COMPUTE", "azureml_compute"),
+        description="Default Azure ML compute cluster (GPU, min 0 nodes).",
+    )
     azurite_dir: str | None = Field(
         default=None,
         validation_alias=AliasChoices("MLOPS_AZURITE_DIR", "azurite_dir"),
