@@ -132,18 +132,25 @@ class Azurite:
             ]  # fmt: skip
             if self._in_memory:
                 cmd.append("--inMemoryPersistence")
-            log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-            self._process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-            if log is not subprocess.DEVNULL:
-                log.close()
+            self._process = self._spawn(cmd)
             if self._wait_ready(endpoints, timeout):
                 self.endpoints = endpoints
                 return endpoints
             last_error = f"Azurite exited with code {self._process.poll()}"
             self._kill()
         raise StorageUnavailableError(f"Azurite did not start: {last_error}")
+
+    def _spawn(self, cmd: list[str]) -> subprocess.Popen[bytes]:
+        # Own session: Ctrl-C in a terminal reaches us, and we stop Azurite in order.
+        if self._log_path is None:
+            return subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        with open(self._log_path, "ab") as log:
+            return subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
 
     def _wait_ready(self, endpoints: AzuriteEndpoints, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -189,7 +189,7 @@ def load_settings(
     """
     local = read_local_settings(app_dir)
     if environ is not None:
-        values = dict(local)
+        values: dict[str, Any] = dict(local)
         values.update(environ)
         values.update(overrides)
         # Build without reading the real process environment.

@@ -30,7 +30,9 @@ def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
     assert settings.storage_retries == 7
 
 
-def test_process_environment_wins_over_local_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_process_environment_wins_over_local_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = _write_local(tmp_path, {"AzureWebJobsStorage": "from-file"})
     monkeypatch.setenv("AzureWebJobsStorage", "from-process-env")
     assert load_settings(app).storage_connection_string == "from-process-env"
@@ -51,7 +53,7 @@ def test_identity_based_connection(tmp_path: Path) -> None:
 
 def test_incomplete_identity_settings_name_what_is_missing(tmp_path: Path) -> None:
     env = {"AzureWebJobsStorage__blobServiceUri": "https://acct.blob.core.windows.net"}
-    with pytest.raises(ConfigurationError, match="__queueServiceUri.*__tableServiceUri"):
+    with pytest.raises(ConfigurationError, match=r"__queueServiceUri.*__tableServiceUri"):
         load_settings(tmp_path, environ=env).require_storage()
 
 
