@@ -10,3 +10,13 @@ app = typer.Typer(help="Serverless MLOps on Azure Durable Functions.", no_args_i
 @app.callback()
 def main() -> None:
     """Inspect and drive the MLOps app (local devhost by default, --url for Azure)."""
+
+
+def _register() -> None:
+    from cli import models, runs
+
+    runs.register(app)
+    models.register(app)
+
+
+_register()
