@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 #: binding types this package serves; the loader accepts them and hands them here.
-DURABLE_BINDING_TYPES = frozenset({"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"})
+DURABLE_BINDING_TYPES = frozenset(
+    {"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"}
+)
 MANAGEMENT_PREFIX = "/runtime/webhooks/durabletask"
 RPC_PREFIX = "/_durable_rpc"
 
