@@ -67,6 +67,14 @@ class RunRecord(Record):
     """End time (UTC), once finished."""
     error: str | None = None
     """Why the run failed, when it did."""
+    trigger: str = "http"
+    """What started the run: http, cli, schedule, drift."""
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    """Timeline: {name, status, started_at, finished_at, seconds, detail} per step, in order."""
+    metrics: dict[str, float] = Field(default_factory=dict)
+    """Holdout metrics of the candidate model."""
+    details: dict[str, Any] = Field(default_factory=dict)
+    """Step outputs worth keeping (rows accepted/quarantined, rejection reasons, ...)."""
 
 
 class DatasetRecord(Record):

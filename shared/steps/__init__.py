@@ -1,0 +1,1 @@
+"""Pipeline step executors: each wires a pure step to storage; activities call exactly one."""

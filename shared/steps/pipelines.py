@@ -1,0 +1,68 @@
+"""Pipeline specs: resolve one (inline, registered, or a bundled example) and register it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.errors import NotFoundError, ValidationError
+from shared.pipeline.spec import PipelineSpec, load_spec, load_spec_file
+from shared.storage.factory import Storage
+from shared.storage.records import PipelineRecord
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
+
+def spec_version(spec: PipelineSpec) -> str:
+    """Content hash of the canonical spec JSON (same spec -> same version)."""
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def register_spec(storage: Storage, spec: PipelineSpec) -> PipelineRecord:
+    """Store a spec version in `pipelines` (idempotent: same content, same row)."""
+    record = PipelineRecord(
+        pipeline=spec.name,
+        spec_version=spec_version(spec),
+        spec=spec.model_dump(mode="json"),
+        registered_at=datetime.now(UTC),
+    )
+    existing = storage.pipelines.try_get(record.pipeline, record.spec_version)
+    if existing is not None:
+        return existing
+    storage.pipelines.upsert(record)
+    return record
+
+
+def bundled_example(name: str) -> PipelineSpec | None:
+    """The example spec shipped in examples/ whose name is ``name`` (None when there is none)."""
+    for path in sorted(EXAMPLES_DIR.glob("*.yaml")):
+        spec = load_spec_file(path)
+        if spec.name == name:
+            return spec
+    return None
+
+
+def latest_registered(storage: Storage, name: str) -> PipelineSpec | None:
+    """The most recently registered spec of pipeline ``name``."""
+    records = list(storage.pipelines.query(pk=name))
+    if not records:
+        return None
+    records.sort(key=lambda r: r.registered_at or datetime.min.replace(tzinfo=UTC))
+    return load_spec(records[-1].spec)
+
+
+def resolve_spec(storage: Storage, name: str, inline: Any = None) -> PipelineSpec:
+    """An inline spec (validated; its name must match), else the registered one, else an example."""
+    if inline is not None:
+        spec = load_spec(inline)
+        if spec.name != name:
+            raise ValidationError(f"spec name {spec.name!r} does not match the URL's {name!r}", field="name")
+        return spec
+    spec_or_none = latest_registered(storage, name) or bundled_example(name)
+    if spec_or_none is None:
+        raise NotFoundError(f"no pipeline named {name!r}: send the spec inline", field="name")
+    return spec_or_none

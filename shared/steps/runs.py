@@ -1,0 +1,119 @@
+"""Run bookkeeping: the `runs` row that every step updates (ETag-guarded, concurrent-safe)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.errors import NotFoundError
+from shared.storage.factory import Storage
+from shared.storage.records import RunRecord
+
+TERMINAL = {"Succeeded", "Failed", "DataRejected", "GateRejected", "ApprovalRejected", "Terminated"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_run(storage: Storage, pipeline: str, run_id: str, trigger: str = "http") -> RunRecord:
+    """Create (or, on an activity re-run, keep) the run row in status Running."""
+    default = RunRecord(
+        pipeline=pipeline, run_id=run_id, status="Running", trigger=trigger, started_at=_now()
+    )
+
+    def keep(existing: RunRecord) -> RunRecord:
+        return existing
+
+    record, _ = storage.runs.create_or_update(pipeline, run_id, default, keep)
+    return record
+
+
+def _set_step(record: RunRecord, name: str, **fields: Any) -> RunRecord:
+    steps = [dict(s) for s in record.steps]
+    for step in steps:
+        if step["name"] == name:
+            step.update(fields)
+            break
+    else:
+        steps.append({"name": name, **fields})
+    return record.model_copy(update={"steps": steps})
+
+
+@contextlib.contextmanager
+def step(storage: Storage, pipeline: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
+    """Record a step's start, end, duration and outcome; the yielded dict becomes its detail."""
+    started = _now()
+    t0 = time.perf_counter()
+    storage.runs.update(
+        pipeline, run_id, lambda r: _set_step(r, name, status="Running", started_at=started.isoformat())
+    )
+    detail: dict[str, Any] = {}
+    try:
+        yield detail
+    except Exception as exc:
+        seconds = round(time.perf_counter() - t0, 3)
+        message = f"{type(exc).__name__}: {exc}"
+        storage.runs.update(
+            pipeline,
+            run_id,
+            lambda r: _set_step(
+                r,
+                name,
+                status="Failed",
+                finished_at=_now().isoformat(),
+                seconds=seconds,
+                detail=message[:2000],
+            ),
+        )
+        raise
+    seconds = round(time.perf_counter() - t0, 3)
+
+    def done(r: RunRecord) -> RunRecord:
+        r = _set_step(
+            r, name, status="Succeeded", finished_at=_now().isoformat(), seconds=seconds, detail=detail
+        )
+        timings = {**r.step_timings, name: seconds}
+        return r.model_copy(update={"step_timings": timings})
+
+    storage.runs.update(pipeline, run_id, done)
+
+
+def update_run(storage: Storage, pipeline: str, run_id: str, **fields: Any) -> RunRecord:
+    """Set fields of a run (merging ``details``)."""
+
+    def apply(r: RunRecord) -> RunRecord:
+        if "details" in fields:
+            fields["details"] = {**r.details, **fields["details"]}
+        return r.model_copy(update=fields)
+
+    record, _ = storage.runs.update(pipeline, run_id, apply)
+    return record
+
+
+def finish_run(
+    storage: Storage, pipeline: str, run_id: str, status: str, details: dict[str, Any]
+) -> RunRecord:
+    """Mark the run finished with its final status and the details that explain it."""
+    error = details.get("error")
+    return update_run(
+        storage, pipeline, run_id, status=status, finished_at=_now(), details=details,
+        error=str(error) if error else None,
+    )  # fmt: skip
+
+
+def find_run(storage: Storage, run_id: str) -> RunRecord:
+    """The run with this id in any pipeline; NotFoundError when there is none."""
+    for record in storage.runs.query(filter="RowKey eq @id", parameters={"id": run_id}):
+        return record
+    raise NotFoundError(f"run {run_id!r} not found", field="run_id")
+
+
+def list_runs(storage: Storage, pipeline: str | None = None, top: int = 50) -> list[RunRecord]:
+    """Runs, newest first (optionally of one pipeline)."""
+    records = list(storage.runs.query(pk=pipeline) if pipeline else storage.runs.query())
+    records.sort(key=lambda r: r.started_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return records[:top]
