@@ -1,0 +1,1 @@
+"""Where training jobs run: one ``Compute`` interface, a local child-process backend and Azure ML."""

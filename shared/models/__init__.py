@@ -1,0 +1,1 @@
+"""ONNX models: safe loading, request scoring, holdout evaluation and gates."""

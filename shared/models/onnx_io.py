@@ -1,0 +1,188 @@
+"""Load model bytes safely: ONNX only, sha256 verified, never unpickled; plus a per-version cache.
+
+Pickle (and the zip containers torch/joblib use around pickles) can run code while loading, so
+such bytes are refused by looking at them, never by trying them. ONNX is protobuf: parsing it
+runs no code. Order of checks: format sniff -> sha256 -> protobuf parse + ``onnx.checker`` ->
+our contract (one float input, metadata) -> only then an ``InferenceSession``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from shared.errors import IntegrityError, ValidationError
+from shared.models.signature import (
+    PROBABILITIES,
+    VALUE,
+    ModelSignature,
+    TensorInfo,
+    parse_metadata,
+)
+
+_PICKLE_PROTO = 0x80
+_ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+#: A serialized ModelProto starts with field 1 (ir_version, varint): tag byte 0x08.
+_ONNX_FIRST_BYTE = 0x08
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def refuse_non_onnx(data: bytes, field: str = "model") -> None:
+    """Raise ValidationError for bytes that are not ONNX; they are never deserialized."""
+    if not data:
+        raise ValidationError("model bytes are empty: refused, not loaded", field=field)
+    kind = None
+    if data[0] == _PICKLE_PROTO:
+        kind = "a pickle"
+    elif data.startswith(_ZIP_MAGIC):
+        kind = "a zip archive (torch.save / joblib format)"
+    elif data.startswith(_GZIP_MAGIC):
+        kind = "gzip data"
+    elif data[0] != _ONNX_FIRST_BYTE:
+        kind = "not an ONNX ModelProto"
+    if kind is not None:
+        raise ValidationError(f"model bytes are {kind}: refused and never loaded; ONNX only", field=field)
+
+
+def parse_onnx(data: bytes, field: str = "model") -> onnx.ModelProto:
+    """Sniff, parse and check ONNX bytes (no code runs); ValidationError when they are not valid ONNX."""
+    refuse_non_onnx(data, field)
+    try:
+        proto = onnx.load_model_from_string(data)
+        onnx.checker.check_model(proto)
+    except Exception as exc:  # protobuf DecodeError, checker errors: all mean "not a valid model"
+        raise ValidationError(f"model bytes are not valid ONNX: refused ({exc})", field=field) from exc
+    return proto
+
+
+def _tensor_infos(values: Any, skip: set[str]) -> list[TensorInfo]:
+    infos = []
+    for value in values:
+        if value.name in skip:
+            continue
+        ttype = value.type.tensor_type
+        shape: list[int | str | None] = []
+        for dim in ttype.shape.dim:
+            if dim.HasField("dim_value"):
+                shape.append(int(dim.dim_value))
+            elif dim.HasField("dim_param"):
+                shape.append(str(dim.dim_param))
+            else:
+                shape.append(None)
+        type_name = onnx.TensorProto.DataType.Name(ttype.elem_type).lower() if ttype.elem_type else "unknown"
+        infos.append(TensorInfo(name=value.name, type=type_name, shape=shape))
+    return infos
+
+
+def signature_of(proto: onnx.ModelProto, field: str = "model") -> ModelSignature:
+    """Inputs, outputs and our metadata of a parsed model, checked against the model contract."""
+    initializers = {init.name for init in proto.graph.initializer}
+    inputs = _tensor_infos(proto.graph.input, initializers)
+    outputs = _tensor_infos(proto.graph.output, set())
+    meta = parse_metadata({p.key: p.value for p in proto.metadata_props}, field)
+    if len(inputs) != 1:
+        raise ValidationError(f"model must have exactly one input, has {len(inputs)}", field=field)
+    tensor = inputs[0]
+    if tensor.type != "float" or len(tensor.shape) != 2:
+        raise ValidationError(
+            f"model input must be float [batch, n_features], is {tensor.type} {tensor.shape}", field=field
+        )
+    width = tensor.shape[1]
+    if isinstance(width, int) and width != len(meta["features"]):
+        raise ValidationError(
+            f"model input has {width} columns but metadata names {len(meta['features'])} features",
+            field=field,
+        )
+    wanted = PROBABILITIES if meta["task"] == "classification" else VALUE
+    if wanted not in {o.name for o in outputs}:
+        raise ValidationError(f"{meta['task']} model must have an output named {wanted!r}", field=field)
+    return ModelSignature(inputs=inputs, outputs=outputs, **meta)
+
+
+def inspect_model(data: bytes, field: str = "model") -> ModelSignature:
+    """The signature of model bytes without creating a session (for registering and display)."""
+    return signature_of(parse_onnx(data, field), field)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model ready to run: its session, signature, sha256 and size."""
+
+    session: ort.InferenceSession
+    signature: ModelSignature
+    sha256: str
+    size_bytes: int
+
+    def run(self, matrix: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """Outputs by name for a float32 ``[rows, n_features]`` matrix."""
+        names = self.signature.output_names
+        values = self.session.run(names, {self.signature.input_name: matrix.astype(np.float32, copy=False)})
+        return {name: np.asarray(v) for name, v in zip(names, values, strict=True)}
+
+
+def load_model(
+    data: bytes,
+    *,
+    expected_sha256: str,
+    providers: list[str] | None = None,
+    field: str = "model",
+) -> LoadedModel:
+    """Verify and open model bytes; ValidationError if not ONNX, IntegrityError on a sha256 mismatch."""
+    refuse_non_onnx(data, field)
+    actual = sha256_hex(data)
+    if actual != expected_sha256.lower():
+        raise IntegrityError(f"model sha256 {actual} does not match the recorded {expected_sha256}")
+    proto = parse_onnx(data, field)
+    signature = signature_of(proto, field)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(data, options, providers=providers or ["CPUExecutionProvider"])
+    except Exception as exc:  # e.g. an IR version or operator this onnxruntime does not support
+        raise ValidationError(f"onnxruntime cannot run the model: {exc}", field=field) from exc
+    return LoadedModel(session=session, signature=signature, sha256=actual, size_bytes=len(data))
+
+
+@dataclass
+class ModelCache:
+    """Least-recently-used sessions keyed by (model, version, sha256); bytes fetched only on a miss."""
+
+    max_entries: int = 8
+    _entries: OrderedDict[tuple[str, str, str], LoadedModel] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, model: str, version: str, sha256: str, fetch: Callable[[], bytes]) -> LoadedModel:
+        """The loaded model for this key, fetching and verifying the bytes the first time."""
+        key = (model, version, sha256.lower())
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+            # Loading under the lock keeps one load per key; serving loads are rare and small.
+            loaded = load_model(fetch(), expected_sha256=sha256, field=f"{model}:{version}")
+            self._entries[key] = loaded
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return loaded
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Drop every cached session."""
+        with self._lock:
+            self._entries.clear()

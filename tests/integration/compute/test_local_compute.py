@@ -1,0 +1,148 @@
+"""LocalCompute: detached idempotent jobs, state transitions, crash restarts, cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shared.compute.base import check_job_name, job_name_for
+from shared.compute.local import LocalCompute
+from shared.compute.process import is_alive
+from shared.errors import NotFoundError, ValidationError
+from shared.training.folder import split_frame, write_job_folder
+from shared.training.spec import JobSpec
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _launches(compute: LocalCompute, name: str) -> list[dict]:
+    job_dir = compute.job_dir(name)
+    return [json.loads(p.read_text()) for p in sorted(job_dir.glob("attempt-*.json"))]
+
+
+def test_concurrent_submits_start_one_process(make_job, wait_terminal, tmp_path: Path) -> None:
+    compute = LocalCompute(tmp_path / "work")
+    data, out = make_job(sleep_s=0.5), tmp_path / "out"
+    with ThreadPoolExecutor(4) as pool:
+        handles = list(pool.map(lambda _: compute.submit("job-a", data, out), range(4)))
+    assert sum(h.created for h in handles) == 1
+    again = compute.submit("job-a", data, out)
+    assert not again.created and again.location == handles[0].location
+
+    status, seen = wait_terminal(compute, "job-a")
+    assert status.state == "succeeded" and status.exit_code == 0 and status.attempt == 1
+    assert set(seen) <= {"queued", "running", "succeeded"} and seen[-1] == "succeeded"
+    assert seen == sorted(seen, key=["queued", "running", "succeeded"].index)
+    assert len(_launches(compute, "job-a")) == 1
+    assert "[runner] succeeded" in status.log_tail
+    assert json.loads((out / "metrics.json").read_text())["trainer"] == "command"
+    assert not compute.submit("job-a", data, out).created  # still one job after it finished
+
+
+def test_job_survives_the_parent_that_submitted_it(make_job, wait_terminal, tmp_path: Path) -> None:
+    work, data, out = tmp_path / "work", make_job(sleep_s=2), tmp_path / "out"
+    parent = (
+        "import sys; from pathlib import Path; from shared.compute.local import LocalCompute\n"
+        f"LocalCompute(Path({str(work)!r})).submit('job-b', {str(data)!r}, {str(out)!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", parent], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    compute = LocalCompute(work)
+    [launch] = _launches(compute, "job-b")
+    assert is_alive(launch["pid"], launch["token"])  # the parent is gone, the job is not
+    assert not compute.status("job-b").terminal
+    status, _ = wait_terminal(compute, "job-b")
+    assert status.state == "succeeded" and (out / "model.onnx").is_file()
+
+
+def test_crashed_job_is_restarted_and_resumes(make_job, wait_terminal, tmp_path: Path) -> None:
+    compute = LocalCompute(tmp_path / "work")
+    compute.submit("job-c", make_job(crash_first=True), tmp_path / "out")
+    status, _ = wait_terminal(compute, "job-c")
+    assert status.state == "succeeded" and status.attempt == 2
+    assert "died without a result; restarted" in status.log_tail
+    assert len(_launches(compute, "job-c")) == 2
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["command_metrics"] == {"resumed": True}  # second attempt saw the first one's checkpoint
+
+
+def test_crash_without_attempts_left_is_failed(make_job, wait_terminal, tmp_path: Path) -> None:
+    compute = LocalCompute(tmp_path / "work")
+    compute.submit("job-d", make_job(crash_first=True), tmp_path / "out", {"max_attempts": 1})
+    status, _ = wait_terminal(compute, "job-d")
+    assert status.state == "failed" and status.exit_code is None
+    assert "died without a result after 1 attempt" in (status.message or "")
+
+
+def test_invalid_job_fails_with_exit_code_and_reason(make_job, wait_terminal, tmp_path: Path) -> None:
+    compute = LocalCompute(tmp_path / "work")
+    compute.submit("job-e", make_job(trainer_type="bogus"), tmp_path / "out")
+    status, _ = wait_terminal(compute, "job-e")
+    assert status.state == "failed" and status.exit_code == 2 and status.attempt == 1
+    assert "trainer type 'bogus' is unknown" in (status.message or "")
+    stored = json.loads((compute.job_dir("job-e") / "state.json").read_text())
+    assert stored["exit_code"] == 2 and "[runner] failed: ValidationError" in stored["log_tail"]
+
+
+def test_cancel_stops_the_process_group(make_job, wait_terminal, tmp_path: Path) -> None:
+    compute = LocalCompute(tmp_path / "work")
+    compute.submit("job-f", make_job(sleep_s=60), tmp_path / "out")
+    deadline = time.monotonic() + 30
+    while compute.status("job-f").state != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [launch] = _launches(compute, "job-f")
+    status = compute.cancel("job-f")
+    assert status.state == "cancelled"
+    assert not is_alive(launch["pid"], launch["token"])
+    time.sleep(0.2)
+    assert compute.status("job-f").state == "cancelled"
+    assert len(_launches(compute, "job-f")) == 1  # a cancelled job is not restarted
+
+
+def test_names_and_unknown_jobs(tmp_path: Path) -> None:
+    name = job_name_for("Training-Pipeline:Run/42")
+    assert name == job_name_for("Training-Pipeline:Run/42") and check_job_name(name) == name
+    assert name != job_name_for("training-pipeline-run-42")  # the digest keeps distinct ids apart
+    with pytest.raises(ValidationError):
+        check_job_name("../escape")
+    with pytest.raises(NotFoundError):
+        LocalCompute(tmp_path).status("never-submitted")
+
+
+def test_killed_torch_job_resumes_from_its_last_checkpoint(wait_terminal, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 8))
+    frame = pl.DataFrame(x, schema=[f"f{i}" for i in range(8)]).with_columns(
+        pl.Series("target", (x[:, 0] + x[:, 1] > 0).astype(np.int64))
+    )
+    trainer = {"type": "torch_mlp", "hidden": [32], "epochs": 4, "batch_size": 16, "device": "cpu"}
+    spec = JobSpec(target="target", task="classification", features=frame.columns[:-1], trainer=trainer)
+    data = write_job_folder(tmp_path / "data", spec, *split_frame(frame, seed=2))
+    compute = LocalCompute(tmp_path / "work")
+    compute.submit("job-t", data, tmp_path / "out")
+    checkpoint = compute.job_dir("job-t") / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [launch] = _launches(compute, "job-t")
+    os.killpg(launch["pid"], signal.SIGKILL)  # a crash: no chance to record anything
+    while is_alive(launch["pid"], launch["token"]):
+        time.sleep(0.05)
+
+    status, _ = wait_terminal(compute, "job-t")
+    assert status.state == "succeeded" and status.attempt == 2, status.log_tail
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert 1 <= metrics["resumed_from_epoch"] < 4 and metrics["epochs"] == 4
+    assert len(metrics["train_loss"]) == 4

@@ -1,0 +1,73 @@
+"""Scoring requests: validated against the model's features, predictions match the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shared.errors import ValidationError
+from shared.models.frames import feature_matrix
+from shared.models.scoring import score
+
+
+def _rows(trained, n: int = 3) -> list[dict]:
+    return trained.holdout.select(trained.model.signature.features).head(n).to_dicts()
+
+
+def test_classifier_returns_label_and_probability(classifier) -> None:
+    rows = _rows(classifier, 5)
+    response = score(classifier.model, {"rows": rows})
+    probs = classifier.model.run(
+        feature_matrix(classifier.holdout.head(5), classifier.model.signature.features)
+    )
+    expected = probs["probabilities"]
+    assert len(response.predictions) == 5
+    for pred, p in zip(response.predictions, expected, strict=True):
+        assert pred.label == int(np.argmax(p))
+        assert pred.probability == pytest.approx(float(p.max()), abs=1e-6)
+        assert set(pred.probabilities or {}) == {"0", "1"}
+
+
+def test_regressor_returns_values_in_row_order(regressor) -> None:
+    rows = _rows(regressor, 4)
+    response = score(regressor.model, rows)
+    expected = regressor.model.run(
+        feature_matrix(regressor.holdout.head(4), regressor.model.signature.features)
+    )
+    assert [p.value for p in response.predictions] == pytest.approx(
+        expected["value"].reshape(-1).tolist(), rel=1e-6
+    )
+    assert all(p.label is None for p in response.predictions)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda r: r[1].update(colour=1.0), "rows[1].colour", "unknown feature 'colour'"),
+        (lambda r: r[2].pop("mean_texture"), "rows[2].mean_texture", "missing feature 'mean_texture'"),
+        (lambda r: r[0].update(mean_area="big"), "rows[0].mean_area", "must be a number"),
+        (lambda r: r[0].update(mean_area=None), "rows[0].mean_area", "must be a number"),
+        (lambda r: r[1].update(mean_area=True), "rows[1].mean_area", "must be a number"),
+        (lambda r: r[1].update(mean_area=float("inf")), "rows[1].mean_area", "finite"),
+        (lambda r: r.__setitem__(1, [1.0, 2.0]), "rows[1]", "must be an object"),
+    ],
+)
+def test_bad_rows_name_the_feature_and_row(classifier, mutate, field: str, message: str) -> None:
+    rows = _rows(classifier)
+    mutate(rows)
+    with pytest.raises(ValidationError, match=message) as err:
+        score(classifier.model, {"rows": rows})
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("payload", [[], {"rows": []}, {"data": []}, "rows", {"rows": {"a": 1}}])
+def test_bad_request_shapes(classifier, payload) -> None:
+    with pytest.raises(ValidationError) as err:
+        score(classifier.model, payload)
+    assert err.value.field == "rows"
+
+
+def test_row_count_limit(classifier) -> None:
+    rows = _rows(classifier, 3)
+    with pytest.raises(ValidationError, match="at most 2"):
+        score(classifier.model, rows, max_rows=2)
