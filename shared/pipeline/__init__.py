@@ -1,0 +1,1 @@
+"""Pipeline declaration: the YAML spec a user writes and its validation."""

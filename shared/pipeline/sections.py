@@ -1,0 +1,191 @@
+"""The parts of a pipeline spec that stand on their own: source, data rules, trainer, compute."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SourceKind = Literal["blob", "file", "bundled"]
+DataFormat = Literal["csv", "parquet"]
+ColumnType = Literal["int", "float", "bool", "string", "category", "datetime"]
+
+#: Demo datasets that ship inside scikit-learn (no download).
+BUNDLED_DATASETS = ("breast_cancer", "diabetes")
+
+_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+_SUFFIX_FORMATS: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class _Strict(BaseModel):
+    """Base of every spec section: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_source_string(text: str) -> dict[str, Any]:
+    """Expand the string shorthand of a source into its fields (see ``Source``)."""
+    if text.startswith("sklearn:"):
+        return {"kind": "bundled", "location": text.removeprefix("sklearn:")}
+    if text.startswith("blob:"):
+        return {"kind": "blob", "location": text.removeprefix("blob:")}
+    if text.startswith("file:"):
+        return {"kind": "file", "location": text.removeprefix("file:")}
+    if text.startswith(("/", "./", "../", "~")):
+        return {"kind": "file", "location": text}
+    return {"kind": "blob", "location": text}
+
+
+class Source(_Strict):
+    """Where the training data comes from.
+
+    YAML shorthand: ``sklearn:breast_cancer`` (bundled), ``blob:container/name`` or a bare
+    ``container/name`` (blob), ``file:path`` or a path starting with ``/``, ``./``, ``../`` (file).
+    """
+
+    kind: SourceKind = Field(description="blob (container/name), file (local path) or bundled (sklearn).")
+    location: str = Field(min_length=1, description="Blob path, file path, or bundled dataset name.")
+    format: DataFormat | None = Field(
+        default=None, description="csv or parquet; inferred from the file suffix when left out."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_shorthand(cls, data: Any) -> Any:
+        return _parse_source_string(data) if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _check_location(self) -> Source:
+        if self.kind == "bundled":
+            if self.location not in BUNDLED_DATASETS:
+                raise ValueError(
+                    f"unknown bundled dataset {self.location!r}; known: {list(BUNDLED_DATASETS)}"
+                )
+            if self.format == "parquet":
+                raise ValueError("bundled datasets are serialised as csv")
+        if self.kind == "blob":
+            container, _, name = self.location.partition("/")
+            if not _CONTAINER.match(container) or not name:
+                raise ValueError(
+                    f"blob source must be 'container/name' with a valid container: {self.location!r}"
+                )
+            if ".." in name.split("/"):
+                raise ValueError("blob name must not contain '..' segments")
+        if self.resolved_format() is None:
+            raise ValueError(
+                f"cannot infer the format of {self.location!r}; set source.format (csv or parquet)"
+            )
+        return self
+
+    def resolved_format(self) -> DataFormat | None:
+        """The data format: the declared one, else the one the suffix implies (bundled: csv)."""
+        if self.format is not None:
+            return self.format
+        if self.kind == "bundled":
+            return "csv"
+        return _SUFFIX_FORMATS.get(PurePosixPath(self.location).suffix.lower())
+
+
+class ColumnExpectation(_Strict):
+    """Rules every value of one column must meet; a row breaking one is quarantined."""
+
+    not_null: bool = Field(default=False, description="Reject rows where the column is null.")
+    min: float | None = Field(default=None, description="Smallest allowed value (inclusive).")
+    max: float | None = Field(default=None, description="Largest allowed value (inclusive).")
+    allowed: list[str | int | float | bool] | None = Field(
+        default=None, min_length=1, description="The only values allowed (compared as text)."
+    )
+    regex: str | None = Field(default=None, description="Pattern every non-null value must fully match.")
+    unique: bool = Field(default=False, description="Values must not repeat; later repeats are quarantined.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ColumnExpectation:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex does not compile: {exc}") from exc
+        return self
+
+
+class Expectations(_Strict):
+    """Declared data expectations: per column rules and dataset-wide ones."""
+
+    columns: dict[str, ColumnExpectation] = Field(
+        default_factory=dict, description="Per-column rules, keyed by column name."
+    )
+    min_rows: int = Field(default=1, ge=0, description="Fewest accepted rows a dataset may have.")
+
+
+class Split(_Strict):
+    """How rows are assigned to train/validation/holdout (by a seeded hash of the row number)."""
+
+    seed: int = Field(default=42, ge=0, description="Seed of the row hash; same seed, same split.")
+    train: float = Field(default=0.7, gt=0, le=1, description="Fraction of rows for training.")
+    validation: float = Field(default=0.15, ge=0, le=1, description="Fraction of rows for validation.")
+    holdout: float = Field(default=0.15, ge=0, le=1, description="Fraction of rows for the final holdout.")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Split:
+        total = self.train + self.validation + self.holdout
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"train + validation + holdout must sum to 1, got {total:g}")
+        return self
+
+
+class SklearnTrainer(_Strict):
+    """Builtin scikit-learn trainer."""
+
+    kind: Literal["sklearn"] = Field(description="Trainer kind.")
+    model: Literal["logistic_regression", "gradient_boosting"] = Field(description="Estimator family.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of the estimator.")
+
+
+class TorchMlpTrainer(_Strict):
+    """Builtin PyTorch multi-layer perceptron trainer (GPU when present)."""
+
+    kind: Literal["torch_mlp"] = Field(description="Trainer kind.")
+    hidden: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=lambda: [64, 64], min_length=1, description="Width of each hidden layer."
+    )
+    epochs: int = Field(default=20, gt=0, description="Passes over the training split.")
+    lr: float = Field(default=1e-3, gt=0, description="Learning rate.")
+    batch_size: int = Field(default=256, gt=0, description="Rows per optimisation step.")
+
+
+class CommandTrainer(_Strict):
+    """A user script run as the training job; it must write model.onnx and metrics.json."""
+
+    kind: Literal["command"] = Field(description="Trainer kind.")
+    script: str = Field(min_length=1, description="Path of the script, relative to the spec.")
+    args: list[str] = Field(default_factory=list, description="Arguments passed to the script.")
+
+
+Trainer = Annotated[SklearnTrainer | TorchMlpTrainer | CommandTrainer, Field(discriminator="kind")]
+
+
+class LocalCompute(_Strict):
+    """Train in a child process on the host (CUDA if present)."""
+
+    kind: Literal["local"] = Field(description="Compute kind.")
+
+
+class AzureMlCompute(_Strict):
+    """Train as an Azure ML command job on a cluster that scales to zero."""
+
+    kind: Literal["azureml"] = Field(description="Compute kind.")
+    cluster: str = Field(min_length=2, max_length=32, description="Azure ML compute cluster name.")
+    instance_type: str = Field(min_length=1, description="VM size, e.g. Standard_NC4as_T4_v3.")
+
+
+Compute = Annotated[LocalCompute | AzureMlCompute, Field(discriminator="kind")]
+
+#: Tags of the discriminated unions; error paths drop them (``trainer.sklearn.model`` -> ``trainer.model``).
+UNION_TAGS: dict[str, frozenset[str]] = {
+    "trainer": frozenset({"sklearn", "torch_mlp", "command"}),
+    "compute": frozenset({"local", "azureml"}),
+}
