@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from shared.models.onnx_io import ModelCache
 from shared.settings import Settings, load_settings
 from shared.storage.factory import Storage
 
@@ -20,3 +21,9 @@ def storage() -> Storage:
     built = Storage.from_settings(settings())
     built.ensure_all()
     return built
+
+
+@functools.lru_cache(maxsize=1)
+def model_cache() -> ModelCache:
+    """Loaded ONNX sessions, per (model, version, sha256), shared by every scoring call."""
+    return ModelCache()

@@ -30,7 +30,7 @@ async def start_pipeline_run(
     """202 with the run id and status URLs; 400 naming the spec field when the spec is invalid."""
     body = json_body(req) or {}
     if not isinstance(body, dict):
-        raise ValidationError("body must be a JSON object like {\"spec\": {...}}", field="body")
+        raise ValidationError('body must be a JSON object like {"spec": {...}}', field="body")
     name = req.route_params["name"]
     storage = deps.storage()
     spec = pipelines.resolve_spec(storage, name, body.get("spec"))
@@ -39,8 +39,13 @@ async def start_pipeline_run(
     payload = {"pipeline": name, "spec": record.spec, "trigger": str(body.get("trigger", "http"))}
     await client.start_new(names.TRAINING_PIPELINE, run_id, payload)
     links = client.get_client_response_links(req, run_id)
-    body_out = {"run_id": run_id, "pipeline": name, "spec_version": record.spec_version,
-                "run_url": f"/api/runs/{run_id}", **links}  # fmt: skip
+    body_out = {
+        "run_id": run_id,
+        "pipeline": name,
+        "spec_version": record.spec_version,
+        "run_url": f"/api/runs/{run_id}",
+        **links,
+    }
     return json_response(body_out, 202, headers={"Location": links["statusQueryGetUri"]})
 
 

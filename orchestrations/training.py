@@ -114,7 +114,7 @@ def training_job(context: df.DurableOrchestrationContext) -> Any:
         context.set_custom_status({"job": handle.get("name"), "state": status["state"], "polls": polls})
         if status["state"] == "succeeded":
             return (yield _step(context, names.COLLECT_TRAINING_OUTPUT, {**job, "job": handle}))
-        if status["state"] in ("failed", "canceled"):
+        if status["state"] in ("failed", "cancelled"):
             detail = status.get("error", "")
             raise RuntimeError(f"training job {handle.get('name')} {status['state']}: {detail}")
         polls += 1

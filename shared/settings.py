@@ -128,6 +128,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLOPS_AZUREML_COMPUTE", "azureml_compute"),
         description="Default Azure ML compute cluster (GPU, min 0 nodes).",
     )
+    work_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLOPS_WORK_DIR", "work_dir"),
+        description="Local folder for `local` compute jobs (default: <temp>/mlops-work).",
+    )
+    inference_sample_rate: float = Field(
+        default=1.0,
+        validation_alias=AliasChoices("MLOPS_INFERENCE_SAMPLE_RATE", "inference_sample_rate"),
+        description="Share of scored rows appended to the inference log (drift input).",
+    )
     azurite_dir: str | None = Field(
         default=None,
         validation_alias=AliasChoices("MLOPS_AZURITE_DIR", "azurite_dir"),

@@ -100,9 +100,14 @@ def finish_run(
     """Mark the run finished with its final status and the details that explain it."""
     error = details.get("error")
     return update_run(
-        storage, pipeline, run_id, status=status, finished_at=_now(), details=details,
+        storage,
+        pipeline,
+        run_id,
+        status=status,
+        finished_at=_now(),
+        details=details,
         error=str(error) if error else None,
-    )  # fmt: skip
+    )
 
 
 def find_run(storage: Storage, run_id: str) -> RunRecord:

@@ -96,6 +96,22 @@ class DatasetRecord(Record):
     """Blob holding rejected rows with reasons."""
     source: str | None = None
     """Where the data came from."""
+    rows_read: int = 0
+    """Data records seen in the source (accepted + quarantined)."""
+    rows_quarantined: int = 0
+    """Records that failed validation and went to the quarantine blob."""
+    status: str = "ingested"
+    """ingested, validated or rejected."""
+    reasons: list[str] = Field(default_factory=list)
+    """Why the dataset was rejected (empty when accepted)."""
+    splits: dict[str, str] = Field(default_factory=dict)
+    """Split name -> Parquet blob (datasets container)."""
+    split_rows: dict[str, int] = Field(default_factory=dict)
+    """Rows per split."""
+    ingested_blob: str | None = None
+    """Typed, normalised rows as read (Parquet), input of validation."""
+    issues_blob: str | None = None
+    """Row problems found while reading (Parquet)."""
 
     model_config = ConfigDict(use_attribute_docstrings=True, populate_by_name=True, serialize_by_alias=True)
 

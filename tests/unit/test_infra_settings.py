@@ -10,9 +10,14 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 # Read by the code but only meaningful locally (never provisioned on Azure).
-LOCAL_ONLY = {"AzureWebJobsStorage", "MLOPS_AZURITE_DIR"}
+LOCAL_ONLY = {"AzureWebJobsStorage", "MLOPS_AZURITE_DIR", "MLOPS_WORK_DIR"}
 # Optional tuning knobs with safe defaults; provisioning them is allowed, not required.
-OPTIONAL = {"MLOPS_STORAGE_TIMEOUT_S", "MLOPS_STORAGE_RETRIES", "AzureWebJobsStorage__clientId"}
+OPTIONAL = {
+    "MLOPS_STORAGE_TIMEOUT_S",
+    "MLOPS_STORAGE_RETRIES",
+    "AzureWebJobsStorage__clientId",
+    "MLOPS_INFERENCE_SAMPLE_RATE",
+}
 # Read by the Functions host / SDKs rather than by our code.
 HOST_SETTINGS = {
     "AzureWebJobsStorage__credential",

@@ -1,0 +1,134 @@
+"""Activity triggers: each parses its small JSON input and calls one step in shared/steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from functions import deps
+from orchestrations import names
+from shared.pipeline.spec import load_spec
+from shared.steps import datasets, models, runs, training
+
+bp = df.Blueprint()
+
+
+def _ids(payload: dict[str, Any]) -> tuple[str, str]:
+    return payload["pipeline"], payload["run_id"]
+
+
+@bp.activity_trigger(input_name="payload", activity=names.START_RUN)
+def start_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Create the run row (status Running)."""
+    pipeline, run_id = _ids(payload)
+    record = runs.start_run(deps.storage(), pipeline, run_id, payload.get("trigger", "http"))
+    return {"run_id": record.run_id, "status": record.status}
+
+
+@bp.activity_trigger(input_name="payload", activity=names.INGEST_DATASET)
+def ingest_dataset(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read the source and version it by content."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "ingest") as detail:
+        result = datasets.ingest(storage, load_spec(payload["spec"]))
+        detail.update(version=result["version"], rows_read=result["rows_read"], reused=result["reused"])
+    runs.update_run(storage, *_ids(payload), dataset_version=result["version"])
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.VALIDATE_DATASET)
+def validate_dataset(payload: dict[str, Any]) -> dict[str, Any]:
+    """Validate, quarantine, split and profile the dataset version."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "validate") as detail:
+        result = datasets.validate(storage, load_spec(payload["spec"]), payload["dataset"]["version"])
+        keys = ("rows_read", "rows_accepted", "rows_quarantined", "rejected", "reasons")
+        detail.update({k: result[k] for k in keys})
+    runs.update_run(storage, *_ids(payload), details={"validation": {k: result[k] for k in keys}})
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.SUBMIT_TRAINING_JOB)
+def submit_training_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """Submit the training job (idempotent by run id)."""
+    storage, spec = deps.storage(), load_spec(payload["spec"])
+    with runs.step(storage, *_ids(payload), "submit") as detail:
+        handle = training.submit(storage, deps.settings(), spec, payload["run_id"], payload["dataset"])
+        detail.update(handle)
+    return handle
+
+
+@bp.activity_trigger(input_name="payload", activity=names.GET_TRAINING_JOB_STATUS)
+def get_training_job_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """Poll the job (and mirror its checkpoints to Blob)."""
+    spec = load_spec(payload["spec"])
+    return training.status(deps.storage(), deps.settings(), spec, payload["job"])
+
+
+@bp.activity_trigger(input_name="payload", activity=names.CANCEL_TRAINING_JOB)
+def cancel_training_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """Cancel the job."""
+    return training.cancel(deps.settings(), load_spec(payload["spec"]), payload["job"])
+
+
+@bp.activity_trigger(input_name="payload", activity=names.COLLECT_TRAINING_OUTPUT)
+def collect_training_output(payload: dict[str, Any]) -> dict[str, Any]:
+    """Upload the trained ONNX as the run's candidate."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "train") as detail:
+        result = training.collect(storage, deps.settings(), payload["run_id"], payload["job"])
+        detail.update(job=result["job"], sha256=result["sha256"], size=result["size"])
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.EVALUATE_MODEL)
+def evaluate_model(payload: dict[str, Any]) -> dict[str, Any]:
+    """Candidate vs champion on the holdout; gate decisions stored on the run."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "evaluate") as detail:
+        spec = load_spec(payload["spec"])
+        result = models.evaluate(storage, spec, payload["dataset"], payload["candidate"])
+        detail.update(passed=result["passed"], champion_version=result["champion_version"])
+    runs.update_run(
+        storage,
+        *_ids(payload),
+        metrics=result["metrics"],
+        gate_decisions=result["decisions"],
+        details={
+            "champion_version": result["champion_version"],
+            "champion_metrics": result["champion_metrics"],
+        },
+    )
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.REGISTER_MODEL)
+def register_model(payload: dict[str, Any]) -> dict[str, Any]:
+    """Registry row + ONNX blob with lineage."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "register") as detail:
+        spec = load_spec(payload["spec"])
+        result = models.register(
+            storage, spec, payload["run_id"], payload["dataset"], payload["candidate"], payload["evaluation"]
+        )
+        detail.update(version=result["version"])
+    runs.update_run(storage, *_ids(payload), model_version=result["version"])
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.DEPLOY_MODEL)
+def deploy_model(payload: dict[str, Any]) -> dict[str, Any]:
+    """Move the production alias."""
+    storage = deps.storage()
+    with runs.step(storage, *_ids(payload), "deploy") as detail:
+        result = models.deploy(storage, load_spec(payload["spec"]), payload["run_id"], payload["model"])
+        detail.update(result)
+    return result
+
+
+@bp.activity_trigger(input_name="payload", activity=names.FINISH_RUN)
+def finish_run(payload: dict[str, Any]) -> dict[str, Any]:
+    """Final status and the details that explain it."""
+    record = runs.finish_run(deps.storage(), *_ids(payload), payload["status"], payload.get("details", {}))
+    return {"run_id": record.run_id, "status": record.status}

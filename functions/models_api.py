@@ -1,0 +1,55 @@
+"""Model registry endpoints and the scoring endpoint."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions import deps
+from functions.http_util import handle_errors, json_body, json_response
+from shared.errors import NotFoundError
+from shared.steps import serving
+
+bp = func.Blueprint()
+
+
+@bp.route(route="models", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def list_models(req: func.HttpRequest) -> func.HttpResponse:
+    """Every model with its latest version and production alias."""
+    storage = deps.storage()
+    latest: dict[str, str] = {}
+    for record in storage.models.query():
+        latest[record.model] = max(latest.get(record.model, ""), record.version)
+    production = {a.model: a.version for a in storage.aliases.query() if a.alias == "production"}
+    items = [
+        {"name": m, "latest_version": v, "production": production.get(m)} for m, v in sorted(latest.items())
+    ]
+    return json_response({"models": items})
+
+
+@bp.route(route="models/{name}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def get_model(req: func.HttpRequest) -> func.HttpResponse:
+    """One model's versions (with lineage and metrics) and aliases."""
+    name = req.route_params["name"]
+    storage = deps.storage()
+    versions = [r.model_dump(mode="json") for r in storage.models.query(pk=name)]
+    if not versions:
+        raise NotFoundError(f"model {name!r} not found", field="name")
+    aliases = {a.alias: a.version for a in storage.aliases.query(pk=name)}
+    return json_response({"name": name, "versions": versions, "aliases": aliases})
+
+
+@bp.route(route="models/{name}/score", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def score(req: func.HttpRequest) -> func.HttpResponse:
+    """Predictions for JSON rows from the production version; 400 naming a bad feature."""
+    payload = json_body(req, required=True)
+    result = serving.score_rows(
+        deps.storage(),
+        deps.model_cache(),
+        req.route_params["name"],
+        payload,
+        sample_rate=deps.settings().inference_sample_rate,
+    )
+    return json_response(result)

@@ -1,0 +1,152 @@
+"""Ingest and validate steps: read the source, version it by content, validate, split, profile.
+
+Blob layout (containers from DESIGN section 4):
+  datasets/<pipeline>/<version>/ingested.parquet, issues.parquet, ingest.json, <split>.parquet
+  quarantine/<pipeline>/<version>.csv      profiles/<pipeline>/<version>.json, baseline.json
+Same bytes -> same version -> the stored results are reused and nothing new is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import polars as pl
+
+from shared.data.ingest import IngestResult, ingest_source
+from shared.data.prepare import ingest_overrides, prepare_dataset
+from shared.data.schema import BaselineSchema
+from shared.errors import NotFoundError
+from shared.pipeline.spec import PipelineSpec
+from shared.storage.factory import Storage
+from shared.storage.records import DatasetRecord
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _prefix(spec: PipelineSpec, version: str) -> str:
+    return f"{spec.name}/{version}"
+
+
+def load_baseline(storage: Storage, pipeline: str) -> BaselineSchema | None:
+    """The pipeline's stored baseline schema (None before its first accepted dataset)."""
+    name = f"{pipeline}/baseline.json"
+    if not storage.blobs.exists("profiles", name):
+        return None
+    return BaselineSchema.from_json(storage.blobs.get_bytes("profiles", name))
+
+
+def _source_bytes(storage: Storage, spec: PipelineSpec) -> bytes | None:
+    if spec.source.kind != "blob":
+        return None
+    container, _, name = spec.source.location.partition("/")
+    return storage.blobs.get_bytes(container, name, verify=False)  # user data: no sha256 recorded
+
+
+def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
+    """The small dict activities return about a dataset version."""
+    return {
+        "version": record.content_hash,
+        "dataset": record.dataset,
+        "rows_read": record.rows_read,
+        "rows_accepted": record.rows,
+        "rows_quarantined": record.rows_quarantined,
+        "status": record.status,
+        "rejected": record.status == "rejected",
+        "splits": record.splits,
+        "split_rows": record.split_rows,
+        "profile_blob": record.profile_blob,
+        "quarantine_blob": record.quarantine_blob,
+        "reasons": record.reasons,
+        "reused": reused,
+    }
+
+
+def ingest(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
+    """Read and type the source; a version seen before is reused without new writes."""
+    baseline = load_baseline(storage, spec.name)
+    result = ingest_source(
+        spec.source, data=_source_bytes(storage, spec), overrides=ingest_overrides(spec, baseline)
+    )
+    version = result.dataset_version
+    existing = storage.datasets.try_get(spec.name, version)
+    if existing is not None:
+        return dataset_summary(existing, reused=True)
+    prefix = _prefix(spec, version)
+    ingested = storage.blobs.put_bytes("datasets", f"{prefix}/ingested.parquet", _parquet(result.frame))
+    issues = storage.blobs.put_bytes("datasets", f"{prefix}/issues.parquet", _parquet(result.issues))
+    meta = result.model_dump_json().encode()
+    storage.blobs.put_bytes("datasets", f"{prefix}/ingest.json", meta, content_type="application/json")
+    record = DatasetRecord(
+        dataset=spec.name,
+        content_hash=version,
+        rows=0,
+        bytes=result.source_bytes,
+        source=spec.source.location,
+        rows_read=result.rows_read,
+        status="ingested",
+        ingested_blob=ingested.name,
+        issues_blob=issues.name,
+    )
+    storage.datasets.upsert(record)
+    return dataset_summary(record, reused=False)
+
+
+def _load_ingested(storage: Storage, record: DatasetRecord) -> IngestResult:
+    prefix = f"{record.dataset}/{record.content_hash}"
+    meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
+    frame = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", f"{prefix}/ingested.parquet")))
+    issues = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", f"{prefix}/issues.parquet")))
+    return IngestResult(**meta, frame=frame, issues=issues)
+
+
+def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, Any]:
+    """Validate a version against the baseline + expectations; quarantine, split and profile it."""
+    record = storage.datasets.try_get(spec.name, version)
+    if record is None:
+        raise NotFoundError(f"dataset {spec.name}/{version} was not ingested", field="dataset")
+    if record.status in ("validated", "rejected"):
+        return dataset_summary(record, reused=True)
+    baseline = load_baseline(storage, spec.name)
+    prepared = prepare_dataset(_load_ingested(storage, record), spec, baseline)
+    v = prepared.validation
+    prefix = _prefix(spec, version)
+    quarantine = storage.blobs.put_bytes(
+        "quarantine", f"{prefix}.csv", v.quarantine_csv(), content_type="text/csv"
+    )
+    splits: dict[str, str] = {}
+    for split, data in prepared.splits.items():
+        splits[split] = storage.blobs.put_bytes("datasets", f"{prefix}/{split}.parquet", data).name
+    profile_blob = None
+    if prepared.profile is not None:
+        profile_blob = storage.blobs.put_bytes(
+            "profiles", f"{prefix}.json", prepared.profile.to_json().encode(), content_type="application/json"
+        ).name
+    if v.baseline_inferred and not v.rejected:
+        storage.blobs.put_bytes(
+            "profiles",
+            f"{spec.name}/baseline.json",
+            v.baseline.to_json().encode(),
+            content_type="application/json",
+        )
+    updated = record.model_copy(
+        update={
+            "rows": v.rows_accepted,
+            "rows_read": v.rows_read,
+            "rows_quarantined": v.rows_quarantined,
+            "status": "rejected" if v.rejected else "validated",
+            "reasons": list(v.reasons),
+            "splits": splits,
+            "split_rows": dict(prepared.split_rows),
+            "profile_blob": profile_blob,
+            "quarantine_blob": quarantine.name,
+            "schema_": json.loads(v.baseline.to_json()),
+        }
+    )
+    storage.datasets.upsert(updated)
+    return {**dataset_summary(updated, reused=False), "notes": list(v.notes), "failures": v.failure_counts}

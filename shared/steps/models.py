@@ -1,0 +1,185 @@
+"""Evaluate, register and deploy steps: gates on the holdout, registry row + ONNX blob, alias move."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from shared.errors import AlreadyExistsError, NotFoundError
+from shared.models.evaluate import evaluate_candidate
+from shared.models.gates import parse_gates
+from shared.models.onnx_io import LoadedModel, load_model
+from shared.pipeline.spec import PipelineSpec
+from shared.storage.factory import Storage
+from shared.storage.records import AliasRecord, AuditRecord, DeploymentRecord, ModelRecord, version_key
+
+PRODUCTION = "production"
+
+
+def gate_specs(spec: PipelineSpec) -> list[dict[str, Any]]:
+    """The spec's gates section as the evaluator's gate declarations."""
+    g = spec.gates
+    gates: list[dict[str, Any]] = [
+        {"kind": "threshold", "metric": metric, "min": bound.min, "max": bound.max}
+        for metric, bound in g.absolute.items()
+    ]
+    if g.champion_challenger is not None:
+        cc = g.champion_challenger
+        gates.append(
+            {
+                "kind": "champion",
+                "metric": cc.metric,
+                "min_improvement": cc.min_improvement,
+                "relative": cc.relative,
+            }
+        )
+    if g.latency_budget_ms_p95 is not None:
+        gates.append({"kind": "latency", "max_p95_ms": g.latency_budget_ms_p95})
+    if g.max_model_bytes is not None:
+        gates.append({"kind": "size", "max_bytes": g.max_model_bytes})
+    return gates
+
+
+def load_version(storage: Storage, record: ModelRecord) -> LoadedModel:
+    """A registered version's ONNX, sha256-verified against the registry before use."""
+    data = storage.blobs.get_bytes("models", record.onnx_blob, expected_sha256=record.sha256)
+    return load_model(data, expected_sha256=record.sha256, field=f"models/{record.model}/{record.version}")
+
+
+def champion_of(storage: Storage, model: str, alias: str = PRODUCTION) -> ModelRecord | None:
+    """The version an alias points at (None when the alias does not exist yet)."""
+    pointer = storage.aliases.try_get(model, alias)
+    if pointer is None:
+        return None
+    return storage.models.try_get(model, pointer.version)
+
+
+def evaluate(
+    storage: Storage, spec: PipelineSpec, dataset: dict[str, Any], candidate: dict[str, Any]
+) -> dict[str, Any]:
+    """Candidate vs champion on the same holdout; every gate decision with its numbers."""
+    holdout_blob = dataset["splits"].get("holdout") or dataset["splits"]["validation"]
+    holdout = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", holdout_blob)))
+    data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
+    cand = load_model(data, expected_sha256=candidate["sha256"], field="candidate")
+    champion_record = champion_of(storage, spec.name)
+    champion = load_version(storage, champion_record) if champion_record else None
+    report = evaluate_candidate(cand, holdout, parse_gates(gate_specs(spec)), champion, target=spec.target)
+    return {
+        "passed": report.passed,
+        "metrics": report.candidate.values,
+        "champion_version": champion_record.version if champion_record else None,
+        "champion_metrics": report.champion.values if report.champion else None,
+        "decisions": [d.model_dump(mode="json") for d in report.decisions],
+        "holdout_rows": report.candidate.rows,
+    }
+
+
+def _audit(storage: Storage, entity: str, action: str, reason: str, data: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    storage.audit.insert(
+        AuditRecord(
+            entity=entity,
+            entry_id=f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}",
+            action=action,
+            actor="pipeline",
+            reason=reason,
+            at=now,
+            data=data,
+        )
+    )
+
+
+def register(
+    storage: Storage,
+    spec: PipelineSpec,
+    run_id: str,
+    dataset: dict[str, Any],
+    candidate: dict[str, Any],
+    evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    """Next version row + ONNX blob; a re-run for the same run returns the version it made."""
+    model = spec.name
+    existing = list(storage.models.query(pk=model))
+    for record in existing:
+        if record.run_id == run_id:
+            return _model_summary(record)
+    data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
+    next_number = max((int(r.version) for r in existing), default=0) + 1
+    for number in range(next_number, next_number + 20):
+        version = version_key(number)
+        blob = storage.blobs.put_bytes("models", f"{model}/{version}/model.onnx", data)
+        record = ModelRecord(
+            model=model,
+            version=version,
+            onnx_blob=blob.name,
+            sha256=blob.sha256,
+            metrics=dict(evaluation.get("metrics", {})),
+            run_id=run_id,
+            dataset_version=dataset["version"],
+            input_schema=dict(candidate.get("signature", {})),
+            registered_at=datetime.now(UTC),
+        )
+        try:
+            storage.models.insert(record)
+        except AlreadyExistsError:
+            continue  # another run took this number between our read and insert
+        _audit(
+            storage,
+            f"model:{model}",
+            "register",
+            f"run {run_id} passed its gates",
+            {"version": version, "run_id": run_id, "dataset_version": dataset["version"]},
+        )
+        return _model_summary(record)
+    raise AlreadyExistsError(f"could not allocate a version for model {model!r}", field="version")
+
+
+def _model_summary(record: ModelRecord) -> dict[str, Any]:
+    return {
+        "model": record.model,
+        "version": record.version,
+        "sha256": record.sha256,
+        "onnx_blob": record.onnx_blob,
+        "metrics": record.metrics,
+    }
+
+
+def deploy(storage: Storage, spec: PipelineSpec, run_id: str, model: dict[str, Any]) -> dict[str, Any]:
+    """Move the spec's alias to the new version (ETag-guarded) and record it in deployments + audit."""
+    name, version, alias = model["model"], model["version"], spec.deployment.alias
+    if storage.models.try_get(name, version) is None:
+        raise NotFoundError(f"model {name} version {version} is not registered", field="version")
+    now = datetime.now(UTC)
+    previous: dict[str, str | None] = {"version": None}
+
+    def move(current: AliasRecord) -> AliasRecord:
+        previous["version"] = current.version or None
+        return current.model_copy(update={"version": version, "traffic_share": 1.0, "updated_at": now})
+
+    default = AliasRecord(model=name, alias=alias, version="", traffic_share=1.0, updated_at=now)
+    storage.aliases.create_or_update(name, alias, default, move)
+    deployment_id = f"{run_id}"
+    storage.deployments.upsert(
+        DeploymentRecord(
+            model=name,
+            deployment_id=deployment_id,
+            version=version,
+            strategy="direct",
+            status="Promoted",
+            reason=f"alias {alias} -> {version}",
+            started_at=now,
+        )
+    )
+    _audit(
+        storage,
+        f"model:{name}",
+        "deploy",
+        f"alias {alias} moved to {version}",
+        {"alias": alias, "version": version, "previous": previous["version"], "run_id": run_id},
+    )
+    return {"model": name, "alias": alias, "version": version, "previous": previous["version"]}

@@ -1,0 +1,176 @@
+"""Training steps: build the job folder, submit idempotently, poll, mirror checkpoints, collect.
+
+The job name derives from the run id, so a re-run submit activity finds the job it started
+before instead of starting a second one. ``local`` compute keeps jobs under the settings' work
+folder (stable across host restarts); every poll mirrors the job's checkpoints to Blob
+(``checkpoints/<job>/``) so they outlive the machine. ``azureml`` submits an Azure ML command job.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from shared.compute.azureml import AzureMLCompute
+from shared.compute.base import Compute, job_name_for
+from shared.compute.local import LocalCompute
+from shared.compute.runner import CHECKPOINTS
+from shared.errors import ConfigurationError, NotFoundError, ValidationError
+from shared.pipeline.spec import PipelineSpec
+from shared.settings import Settings
+from shared.storage.factory import Storage
+from shared.training.folder import write_job_folder
+from shared.training.spec import JobSpec
+
+NUMERIC = (
+    pl.Float32,
+    pl.Float64,
+    pl.Int8,
+    pl.Int16,
+    pl.Int32,
+    pl.Int64,
+    pl.UInt8,
+    pl.UInt16,
+    pl.UInt32,
+    pl.UInt64,
+    pl.Boolean,
+)
+
+
+def work_root(settings: Settings) -> Path:
+    """The local folder of jobs and their data (stable across restarts)."""
+    return Path(settings.work_dir) if settings.work_dir else Path(tempfile.gettempdir()) / "mlops-work"
+
+
+def compute_for(spec: PipelineSpec, settings: Settings) -> Compute:
+    """The compute backend the spec asks for."""
+    if spec.compute.kind == "local":
+        return LocalCompute(work_root(settings) / "jobs")
+    if not (
+        settings.azureml_subscription_id and settings.azureml_resource_group and settings.azureml_workspace
+    ):
+        raise ConfigurationError(
+            "azureml compute needs MLOPS_AZUREML_SUBSCRIPTION_ID/_RESOURCE_GROUP/_WORKSPACE"
+        )
+    return AzureMLCompute.for_workspace(
+        settings.azureml_subscription_id, settings.azureml_resource_group, settings.azureml_workspace
+    )
+
+
+def trainer_config(spec: PipelineSpec) -> dict[str, Any]:
+    """The training job's trainer dict from the spec's trainer section."""
+    t = spec.trainer
+    if t.kind == "sklearn":
+        return {"type": "sklearn", "model": t.model, **t.params}
+    if t.kind == "torch_mlp":
+        return {
+            "type": "torch_mlp",
+            "hidden": list(t.hidden),
+            "epochs": t.epochs,
+            "lr": t.lr,
+            "batch_size": t.batch_size,
+        }
+    return {"type": "command", "command": ["python", t.script, *t.args]}
+
+
+def _frame(storage: Storage, blob: str) -> pl.DataFrame:
+    return pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", blob)))
+
+
+def _job_dirs(settings: Settings, job_name: str) -> tuple[Path, Path]:
+    root = work_root(settings)
+    return root / "data" / job_name, root / "out" / job_name
+
+
+def submit(
+    storage: Storage, settings: Settings, spec: PipelineSpec, run_id: str, dataset: dict[str, Any]
+) -> dict[str, Any]:
+    """Submit the run's training job, or find the one submitted before (same name)."""
+    job_name = job_name_for(run_id)
+    data_dir, out_dir = _job_dirs(settings, job_name)
+    if not (data_dir / "job.json").exists():
+        splits = dataset["splits"]
+        train = _frame(storage, splits["train"])
+        features = [c for c, dtype in train.schema.items() if c != spec.target and dtype in NUMERIC]
+        if not features:
+            raise ValidationError("the dataset has no numeric feature columns", field="features")
+        job = JobSpec(
+            target=spec.target,
+            task=spec.task,
+            features=features,
+            trainer=trainer_config(spec),
+            seed=spec.split.seed,
+        )
+        holdout = _frame(storage, splits["holdout"]) if "holdout" in splits else None
+        write_job_folder(data_dir, job, train, _frame(storage, splits["validation"]), holdout)
+    config: dict[str, Any] = {}
+    if spec.compute.kind == "azureml":
+        config = {"cluster": spec.compute.cluster, "instance_type": spec.compute.instance_type}
+    handle = compute_for(spec, settings).submit(job_name, data_dir, out_dir, config)
+    return {
+        "name": job_name,
+        "backend": handle.backend,
+        "location": handle.location,
+        "created": handle.created,
+    }
+
+
+def _mirror_checkpoints(storage: Storage, job_name: str, location: str) -> int:
+    folder = Path(location) / CHECKPOINTS
+    if not folder.is_dir():
+        return 0
+    copied = 0
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.endswith(".tmp"):
+            continue
+        name = f"{job_name}/{path.name}"
+        data = path.read_bytes()
+        from shared.models.onnx_io import sha256_hex
+
+        if storage.blobs.sha256_of("checkpoints", name) != sha256_hex(data):
+            storage.blobs.put_bytes("checkpoints", name, data)
+            copied += 1
+    return copied
+
+
+def status(storage: Storage, settings: Settings, spec: PipelineSpec, job: dict[str, Any]) -> dict[str, Any]:
+    """The job's state; local checkpoints are mirrored to Blob on every poll."""
+    current = compute_for(spec, settings).status(job["name"])
+    mirrored = _mirror_checkpoints(storage, job["name"], job["location"]) if job["backend"] == "local" else 0
+    return {
+        "state": current.state,
+        "attempt": current.attempt,
+        "error": current.message or "",
+        "log_tail": current.log_tail[-2000:],
+        "checkpoints_mirrored": mirrored,
+    }
+
+
+def cancel(settings: Settings, spec: PipelineSpec, job: dict[str, Any]) -> dict[str, Any]:
+    """Cancel the job."""
+    return {"state": compute_for(spec, settings).cancel(job["name"]).state}
+
+
+def collect(storage: Storage, settings: Settings, run_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    """Upload the job's model.onnx as the run's candidate (sha256 recorded) with its metrics."""
+    _, out_dir = _job_dirs(settings, job["name"])
+    model_path = out_dir / "model.onnx"
+    if not model_path.is_file():
+        raise NotFoundError(f"training job {job['name']} produced no model.onnx in {out_dir}", field="job")
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    signature_path = out_dir / "signature.json"
+    signature = json.loads(signature_path.read_text()) if signature_path.is_file() else {}
+    ref = storage.blobs.put_file("models", f"candidates/{run_id}/model.onnx", model_path)
+    return {
+        "blob": ref.name,
+        "sha256": ref.sha256,
+        "size": ref.size,
+        "metrics": metrics,
+        "signature": signature,
+        "job": job["name"],
+    }
