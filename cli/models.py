@@ -40,9 +40,12 @@ def models(
         for v in data.get("versions", []):
             metrics = ", ".join(f"{k}={val:.4f}" for k, val in (v.get("metrics") or {}).items())
             table.add_row(
-                str(v.get("version")), v.get("run_id", ""), v.get("dataset_version", "")[:12], metrics,
+                str(v.get("version")),
+                v.get("run_id", ""),
+                v.get("dataset_version", "")[:12],
+                metrics,
                 v.get("sha256", "")[:12],
-            )  # fmt: skip
+            )
     else:
         table = Table(title="models")
         for col in ("model", "latest", "production"):
