@@ -56,6 +56,7 @@ def submit_training_job(payload: dict[str, Any]) -> dict[str, Any]:
     with runs.step(storage, *_ids(payload), "submit") as detail:
         handle = training.submit(storage, deps.settings(), spec, payload["run_id"], payload["dataset"])
         detail.update(handle)
+    runs.begin_step(storage, *_ids(payload), "train")  # spans submit -> collect: the job's wall time
     return handle
 
 
@@ -76,9 +77,9 @@ def cancel_training_job(payload: dict[str, Any]) -> dict[str, Any]:
 def collect_training_output(payload: dict[str, Any]) -> dict[str, Any]:
     """Upload the trained ONNX as the run's candidate."""
     storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "train") as detail:
-        result = training.collect(storage, deps.settings(), payload["run_id"], payload["job"])
-        detail.update(job=result["job"], sha256=result["sha256"], size=result["size"])
+    result = training.collect(storage, deps.settings(), payload["run_id"], payload["job"])
+    detail = {"job": result["job"], "sha256": result["sha256"], "size": result["size"]}
+    runs.end_step(storage, *_ids(payload), "train", detail)
     return result
 
 

@@ -42,9 +42,10 @@ def training_pipeline(context: df.DurableOrchestrationContext) -> Any:
     validation = yield _step(context, names.VALIDATE_DATASET, {**run, "dataset": dataset})
     if validation["rejected"]:
         return (yield from _finish(context, ctx, names.DATA_REJECTED, {"validation": validation}))
+    dataset = validation  # the validated version: splits, profile and counts
 
     context.set_custom_status({"step": "train", "dataset_version": dataset["version"]})
-    job_input = {**run, "dataset": dataset, "validation": validation, "polls": 0}
+    job_input = {**run, "dataset": dataset, "polls": 0}
     try:
         trained = yield context.call_sub_orchestrator(
             names.TRAINING_JOB, job_input, instance_id=f"{context.instance_id}-train"

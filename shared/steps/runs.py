@@ -82,6 +82,40 @@ def step(storage: Storage, pipeline: str, run_id: str, name: str) -> Iterator[di
     storage.runs.update(pipeline, run_id, done)
 
 
+def begin_step(storage: Storage, pipeline: str, run_id: str, name: str) -> None:
+    """Mark a step that spans several activities as running (kept as is when already started)."""
+
+    def begin(r: RunRecord) -> RunRecord:
+        if any(s["name"] == name and s.get("started_at") for s in r.steps):
+            return r
+        return _set_step(r, name, status="Running", started_at=_now().isoformat())
+
+    storage.runs.update(pipeline, run_id, begin)
+
+
+def end_step(storage: Storage, pipeline: str, run_id: str, name: str, detail: dict[str, Any]) -> float:
+    """Finish a step begun by ``begin_step``; its seconds run from its recorded start to now."""
+    finished = _now()
+    seconds: dict[str, float] = {}
+
+    def end(r: RunRecord) -> RunRecord:
+        started = next((s.get("started_at") for s in r.steps if s["name"] == name), None)
+        took = (finished - datetime.fromisoformat(started)).total_seconds() if started else 0.0
+        seconds["value"] = round(took, 3)
+        r = _set_step(
+            r,
+            name,
+            status="Succeeded",
+            finished_at=finished.isoformat(),
+            seconds=seconds["value"],
+            detail=detail,
+        )
+        return r.model_copy(update={"step_timings": {**r.step_timings, name: seconds["value"]}})
+
+    storage.runs.update(pipeline, run_id, end)
+    return seconds["value"]
+
+
 def update_run(storage: Storage, pipeline: str, run_id: str, **fields: Any) -> RunRecord:
     """Set fields of a run (merging ``details``)."""
 
