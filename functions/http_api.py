@@ -36,6 +36,7 @@ async def start_pipeline_run(
     spec = pipelines.resolve_spec(storage, name, body.get("spec"))
     record = pipelines.register_spec(storage, spec)
     run_id = _new_run_id(name)
+    runs.create_pending(storage, name, run_id, str(body.get("trigger", "http")))
     payload = {"pipeline": name, "spec": record.spec, "trigger": str(body.get("trigger", "http"))}
     await client.start_new(names.TRAINING_PIPELINE, run_id, payload)
     links = client.get_client_response_links(req, run_id)

@@ -19,16 +19,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def create_pending(storage: Storage, pipeline: str, run_id: str, trigger: str = "http") -> RunRecord:
+    """The run row in status Pending, written before the orchestration starts (so GET works at once)."""
+    record = RunRecord(pipeline=pipeline, run_id=run_id, status="Pending", trigger=trigger, started_at=_now())
+    storage.runs.upsert(record)
+    return record
+
+
 def start_run(storage: Storage, pipeline: str, run_id: str, trigger: str = "http") -> RunRecord:
-    """Create (or, on an activity re-run, keep) the run row in status Running."""
+    """Move the run row to Running (creating it when a caller skipped create_pending)."""
     default = RunRecord(
-        pipeline=pipeline, run_id=run_id, status="Running", trigger=trigger, started_at=_now()
+        pipeline=pipeline, run_id=run_id, status="Pending", trigger=trigger, started_at=_now()
     )
 
-    def keep(existing: RunRecord) -> RunRecord:
-        return existing
+    def running(existing: RunRecord) -> RunRecord:
+        if existing.status != "Pending":
+            return existing  # an activity re-run must not undo later progress
+        return existing.model_copy(update={"status": "Running"})
 
-    record, _ = storage.runs.create_or_update(pipeline, run_id, default, keep)
+    record, _ = storage.runs.create_or_update(pipeline, run_id, default, running)
     return record
 
 
