@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from shared.models.onnx_io import ModelCache
 from shared.settings import Settings, load_settings
+from shared.steps.serving import Server
 from shared.storage.factory import Storage
 
 
@@ -24,6 +24,6 @@ def storage() -> Storage:
 
 
 @functools.lru_cache(maxsize=1)
-def model_cache() -> ModelCache:
-    """Loaded ONNX sessions, per (model, version, sha256), shared by every scoring call."""
-    return ModelCache()
+def server() -> Server:
+    """Scoring state shared by every call: loaded sessions, alias cache, inference-log buffer."""
+    return Server(storage())

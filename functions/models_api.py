@@ -7,7 +7,6 @@ import azure.functions as func
 from functions import deps
 from functions.http_util import handle_errors, json_body, json_response
 from shared.errors import NotFoundError
-from shared.steps import serving
 
 bp = func.Blueprint()
 
@@ -45,11 +44,7 @@ def get_model(req: func.HttpRequest) -> func.HttpResponse:
 def score(req: func.HttpRequest) -> func.HttpResponse:
     """Predictions for JSON rows from the production version; 400 naming a bad feature."""
     payload = json_body(req, required=True)
-    result = serving.score_rows(
-        deps.storage(),
-        deps.model_cache(),
-        req.route_params["name"],
-        payload,
-        sample_rate=deps.settings().inference_sample_rate,
+    result = deps.server().score(
+        req.route_params["name"], payload, sample_rate=deps.settings().inference_sample_rate
     )
     return json_response(result)
