@@ -11,7 +11,7 @@ lint: bootstrap
 	$(PY) -m ruff check .
 
 typecheck: bootstrap
-	$(PY) -m mypy shared
+	$(PY) -m mypy shared devhost cli
 
 test: bootstrap lint typecheck
 	$(PY) -m pytest

@@ -13,10 +13,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import models, runs
+    from cli import host, models, runs
 
     runs.register(app)
     models.register(app)
+    host.register(app)
 
 
 _register()

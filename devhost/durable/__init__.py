@@ -10,60 +10,22 @@ CONTRACT between devhost's host (devhost/host.py, HTTP server) and this package.
     system key, header ``x-functions-key`` or query ``code``); paths under ``/_durable_rpc/`` are
     the SDK client's ``rpcBaseUrl`` and are forwarded without a key (loopback only, like the
     extension's local RPC endpoint).
+
+Modules: names (hub resource names), events (history events), store (Azure Storage) and
+tablebatch (the per-episode table transaction), registry (functions), episode (SDK replay) and
+timestamps (its fast timestamp parse), decider (events/messages from an episode), engine (dispatch,
+crash-safe commit order, recovery) and client_ops, activities, status, urls, http_api, faults
+(crash hooks for tests), runtime (this contract's class). See README.md for the decisions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from devhost.durable.runtime import DurableRuntime
+from devhost.durable.urls import MANAGEMENT_PREFIX, RPC_PREFIX
 
 #: binding types this package serves; the loader accepts them and hands them here.
 DURABLE_BINDING_TYPES = frozenset(
     {"orchestrationTrigger", "activityTrigger", "entityTrigger", "durableClient"}
 )
-MANAGEMENT_PREFIX = "/runtime/webhooks/durabletask"
-RPC_PREFIX = "/_durable_rpc"
 
-
-class DurableRuntime:
-    """Runs one app's orchestrators and activities with the task hub in Azure Storage."""
-
-    def __init__(
-        self,
-        functions: Sequence[Any],
-        *,
-        connection_string: str,
-        host_json: Mapping[str, Any],
-        base_url: str,
-        system_key: str,
-        app_dir: Path,
-    ) -> None:
-        raise NotImplementedError("devhost durable runtime: being built")
-
-    async def start(self) -> None:
-        """Create the task hub if needed and start dispatching (resumes in-flight instances)."""
-        raise NotImplementedError
-
-    async def stop(self) -> None:
-        """Stop dispatching; in-flight work is resumed by the next start."""
-        raise NotImplementedError
-
-    def client_binding_value(self) -> str:
-        """The JSON string a ``durableClient`` parameter receives."""
-        raise NotImplementedError
-
-    def handles(self, path: str) -> bool:
-        """True for management API and RPC paths this runtime answers."""
-        return path.startswith(MANAGEMENT_PREFIX) or path.startswith(RPC_PREFIX)
-
-    async def handle_http(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one management/RPC request: (status, headers, body)."""
-        raise NotImplementedError
+__all__ = ["DURABLE_BINDING_TYPES", "MANAGEMENT_PREFIX", "RPC_PREFIX", "DurableRuntime"]
