@@ -172,6 +172,7 @@ class LocalCompute(_Strict):
     """Train in a child process on the host (CUDA if present)."""
 
     kind: Literal["local"] = Field(description="Compute kind.")
+    poll_seconds: int = Field(default=2, ge=1, le=3600, description="Seconds between job status polls.")
 
 
 class AzureMlCompute(_Strict):
@@ -180,6 +181,7 @@ class AzureMlCompute(_Strict):
     kind: Literal["azureml"] = Field(description="Compute kind.")
     cluster: str = Field(min_length=2, max_length=32, description="Azure ML compute cluster name.")
     instance_type: str = Field(min_length=1, description="VM size, e.g. Standard_NC4as_T4_v3.")
+    poll_seconds: int = Field(default=30, ge=1, le=3600, description="Seconds between job status polls.")
 
 
 Compute = Annotated[LocalCompute | AzureMlCompute, Field(discriminator="kind")]
