@@ -13,11 +13,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import host, models, runs
+    from cli import host, models, monitor, runs
 
     runs.register(app)
     models.register(app)
     host.register(app)
+    monitor.register(app)
 
 
 _register()

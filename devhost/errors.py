@@ -3,10 +3,14 @@
 DevhostError                 anything devhost itself refuses or fails at
 +-- AppLoadError             the app folder, function_app.py or host.json cannot be used
 |   +-- UnsupportedBindingError   a function declares a binding devhost does not serve
-+-- ScheduleError            a timer schedule (NCRONTAB or TimeSpan) is invalid
+ScheduleError (shared.ncrontab, a ValidationError): a timer schedule is invalid
 """
 
 from __future__ import annotations
+
+from shared.ncrontab import ScheduleError
+
+__all__ = ["AppLoadError", "DevhostError", "ScheduleError", "UnsupportedBindingError"]
 
 
 class DevhostError(Exception):
@@ -19,7 +23,3 @@ class AppLoadError(DevhostError):
 
 class UnsupportedBindingError(AppLoadError):
     """A function uses a binding type devhost does not implement."""
-
-
-class ScheduleError(DevhostError):
-    """A timer schedule expression is invalid or never fires."""

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from devhost.errors import ScheduleError
-from devhost.ncrontab import CronSchedule
 from devhost.timespan import is_timespan, parse_timespan
+from shared.ncrontab import CronSchedule, ScheduleError
 
 
 class Schedule(Protocol):

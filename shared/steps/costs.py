@@ -60,6 +60,18 @@ def build_report(storage: Storage, prices: PriceTable | None = None, day: str | 
     return report
 
 
+def summary(report: CostReport) -> dict[str, Any]:
+    """Totals and alerts of a report as JSON."""
+    return {
+        "total": report.total,
+        "per_model": report.per_model(),
+        "per_run": report.per_run(),
+        "per_day": report.per_day(),
+        "alerts": report.alerts,
+        "lines": len(report.lines),
+    }
+
+
 def persist_report(storage: Storage, report: CostReport, day: str | None = None) -> dict[str, Any]:
     """Rows in `costs`, CSV + HTML in `reports/costs/<day>.*`, an audit entry per budget alert."""
     today = day or datetime.now(UTC).date().isoformat()

@@ -1,5 +1,7 @@
 """NCRONTAB expressions as Azure Functions timers use them, and their next occurrence.
 
+Used by devhost (timer triggers) and by the app (per-spec monitoring and retraining schedules).
+
 Six fields ``{second} {minute} {hour} {day} {month} {day-of-week}`` (five-field expressions
 without seconds are accepted too, as the Functions host does). Each field takes ``*``, numbers,
 lists ``a,b``, ranges ``a-b``, steps ``*/n``, ``a-b/n`` and ``a/n``, and for month and day of
@@ -14,7 +16,12 @@ import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from devhost.errors import ScheduleError
+from shared.errors import ValidationError
+
+
+class ScheduleError(ValidationError):
+    """A schedule expression is invalid or never fires."""
+
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december")  # fmt: skip

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devhost.errors import ScheduleError
-from devhost.ncrontab import CronSchedule
 from devhost.schedule import IntervalSchedule, parse_schedule
+from shared.ncrontab import CronSchedule, ScheduleError
 
 
 def at(*parts: int) -> datetime:
