@@ -9,7 +9,7 @@ import azure.durable_functions as df
 from functions import deps
 from orchestrations import names
 from shared.pipeline.spec import load_spec
-from shared.steps import datasets, models, runs, training
+from shared.steps import datasets, models, monitoring, runs, training
 
 bp = df.Blueprint()
 
@@ -123,7 +123,13 @@ def deploy_model(payload: dict[str, Any]) -> dict[str, Any]:
     """Move the production alias."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "deploy") as detail:
-        result = models.deploy(storage, load_spec(payload["spec"]), payload["run_id"], payload["model"])
+        spec = load_spec(payload["spec"])
+        result = models.deploy(storage, spec, payload["run_id"], payload["model"])
+        record = storage.models.get(spec.name, result["version"])[0]
+        # the drift monitor's reference: training features + this model's predictions on them
+        result["drift_reference"] = monitoring.build_drift_reference(
+            storage, spec, record, payload["dataset"]["splits"]
+        )
         detail.update(result)
     return result
 

@@ -72,7 +72,7 @@ def training_pipeline(context: df.DurableOrchestrationContext) -> Any:
         {**run, "dataset": dataset, "candidate": trained, "evaluation": evaluation},
     )
     context.set_custom_status({"step": "deploy", "model_version": model["version"]})
-    deployment = yield _step(context, names.DEPLOY_MODEL, {**run, "model": model})
+    deployment = yield _step(context, names.DEPLOY_MODEL, {**run, "model": model, "dataset": dataset})
     return (
         yield from _finish(
             context,
