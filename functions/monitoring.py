@@ -60,7 +60,7 @@ async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestra
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{RETRAIN_QUEUE}-poison", connection="AzureWebJobsStorage")
 def report_poison_retrain(msg: func.QueueMessage) -> None:
-    """Record why a retrain request ended in the poison queue (it is kept there for inspection)."""
+    """Record why a retrain request ended in the poison queue: the audit entry keeps its body."""
     body = msg.get_body().decode("utf-8", errors="replace")
     try:
         monitoring.parse_retrain_request(body)
