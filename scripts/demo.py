@@ -2,7 +2,10 @@
 
 Starts Azurite (data kept in .demo/ so a second demo reuses the dataset version) and devhost,
 runs the breast-cancer pipeline over HTTP to deployment, scores holdout rows through the
-scoring endpoint, prints a summary, and stops everything.
+scoring endpoint and prints a summary. Then the monitoring loop: it sends drifted traffic
+(every "mean ..." and "worst ..." feature multiplied by 3, as if an upstream system changed
+units), runs the drift monitor through the admin API, shows the drift it found and follows the
+retraining run that the drift request started. Stops everything at the end.
 """
 
 from __future__ import annotations
@@ -70,17 +73,65 @@ def main() -> int:
             print(f"  details: {run.get('details')}  error: {run.get('error')}")
             return 1
         rows = holdout_rows(
-            str(stack.connection_string), spec["name"], run["dataset_version"], spec["target"], 5
+            str(stack.connection_string), spec["name"], run["dataset_version"], spec["target"], 1000
         )
-        scored = api.post(f"/api/models/{spec['name']}/score", {"rows": rows})
+        scored = api.post(f"/api/models/{spec['name']}/score", {"rows": rows[:5]})
         latencies = []
-        for i in range(50):
+        for i in range(50):  # one row per call, cycling through the holdout (it is logged for drift)
             t0 = time.perf_counter()
-            api.post(f"/api/models/{spec['name']}/score", {"rows": [rows[i % len(rows)]]})
+            api.post(f"/api/models/{spec['name']}/score", {"rows": [rows[(5 + i) % len(rows)]]})
             latencies.append((time.perf_counter() - t0) * 1000)
         latencies.sort()
         summary(run, scored, latencies)
+        monitoring_loop(stack, api, spec["name"], str(stack.connection_string), run, spec["target"])
     return 0
+
+
+def monitoring_loop(
+    stack: LocalStack, api: ApiClient, name: str, connection_string: str, run: dict[str, Any], target: str
+) -> None:
+    """Drifted traffic -> drift monitor (admin API) -> drift report -> queue -> retraining run."""
+    rows = holdout_rows(connection_string, name, run["dataset_version"], target, 1000)
+    shifted = [c for c in rows[0] if c.startswith(("mean ", "worst "))]
+    drifted = [{**r, **{c: r[c] * 3 for c in shifted}} for r in rows]
+    print(f"\nmonitoring: sending {len(drifted)} drifted rows ({len(shifted)} features x 3) for scoring")
+    for i in range(0, len(drifted), 25):
+        api.post(f"/api/models/{name}/score", {"rows": drifted[i : i + 25]})
+    time.sleep(2.5)  # the inference log is flushed every second
+    before = (api.get(f"/api/drift/{name}")["latest"] or {}).get("window")
+    api.request("POST", "/admin/functions/drift_monitor", json={"input": ""})
+    print("  ran the drift monitor through POST /admin/functions/drift_monitor")
+    drift: dict[str, Any] = {}
+    for _ in range(240):
+        drift = api.get(f"/api/drift/{name}")["latest"] or {}
+        if drift.get("window") and drift.get("window") != before:
+            break
+        time.sleep(0.5)
+    columns = drift.get("columns") or {}
+    moved = sorted(c for c, v in columns.items() if v.get("drifted"))
+    print(
+        f"  window {drift.get('window')}: {drift.get('status')}, {len(moved)}/{len(columns)} columns drifted "
+        f"(share {drift.get('drifted_share', 0):.2f}), rows {drift.get('rows')}"
+    )
+    print(
+        f"  report: reports/{drift.get('report_blob')} (+ .html); "
+        f"retrain request: {drift.get('retrain', {}).get('status')}"
+    )
+    retrain = drift.get("retrain") or {}
+    if retrain.get("status") != "sent":
+        print(f"  no retraining started ({retrain.get('status')}); delete .demo/ to see the whole loop again")
+        return
+    instance_id = retrain["instance_id"]
+    for _ in range(240):
+        runs = [r for r in api.get("/api/runs", pipeline=name)["runs"] if r["run_id"] == instance_id]
+        if runs:
+            break
+        time.sleep(0.5)
+    print(f"  retraining run {instance_id} (started by the retrain-requests queue trigger)")
+    final = follow(api, instance_id)
+    print(f"  -> {final['status']}, model version {final.get('model_version')}")
+    for gate in final.get("gate_decisions", []):
+        print(f"     gate {gate['gate']:<18} {gate['status']:<8} {gate['reason']}")
 
 
 def summary(run: dict[str, Any], scored: dict[str, Any], latencies: list[float]) -> None:
