@@ -127,3 +127,26 @@ def test_scoring_bad_requests_get_400_naming_the_feature(api: ApiClient, log_of:
     with pytest.raises(ApiError) as err:
         api.post("/api/models/never-trained/score", {"rows": [good]})
     assert err.value.status == 404
+
+
+def test_cost_report_over_http_adds_up_and_is_stored(
+    api: ApiClient, stack: LocalStack, log_of: Path, unique: str
+) -> None:
+    name = f"cost-{unique}"
+    body = spec(name, budget={"monthly_usd": 1e-9})  # any cost passes this budget
+    run = wait_for(api, api.post(f"/api/pipelines/{name}/runs", {"spec": body})["run_id"], log_of)
+    costs = api.get("/api/costs")
+    assert run["run_id"] in costs["per_run"]
+    assert abs(sum(costs["per_model"].values()) - costs["total"]) < 1e-6
+    assert abs(sum(costs["per_day"].values()) - costs["total"]) < 1e-6
+    assert any(a["scope"] == f"model:{name}" for a in costs["alerts"])
+    stored = api.post("/api/costs/report")
+    assert stored["csv"].endswith(".csv") and stored["html"].endswith(".html")
+    from shared.settings import load_settings
+    from shared.storage.factory import Storage
+
+    storage = Storage.from_settings(
+        load_settings(environ={"AzureWebJobsStorage": str(stack.connection_string)})
+    )
+    assert b"day,item" in storage.blobs.get_bytes("reports", stored["csv"])
+    assert any(e.action == "budget_alert" for e in storage.audit.query(pk=f"model:{name}"))
