@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +13,9 @@ from shared.models.evaluate import evaluate_candidate
 from shared.models.gates import parse_gates
 from shared.models.onnx_io import LoadedModel, load_model
 from shared.pipeline.spec import PipelineSpec
+from shared.steps import audit
 from shared.storage.factory import Storage
-from shared.storage.records import AliasRecord, AuditRecord, DeploymentRecord, ModelRecord, version_key
+from shared.storage.records import AliasRecord, DeploymentRecord, ModelRecord, version_key
 
 PRODUCTION = "production"
 
@@ -80,18 +80,7 @@ def evaluate(
 
 
 def _audit(storage: Storage, entity: str, action: str, reason: str, data: dict[str, Any]) -> None:
-    now = datetime.now(UTC)
-    storage.audit.insert(
-        AuditRecord(
-            entity=entity,
-            entry_id=f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}",
-            action=action,
-            actor="pipeline",
-            reason=reason,
-            at=now,
-            data=data,
-        )
-    )
+    audit.record(storage, entity, action, reason, data, actor="pipeline")
 
 
 def register(

@@ -8,14 +8,13 @@ State lives in `reports/schedule-state/<kind>/<name>.json`.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.ncrontab import CronSchedule
 from shared.pipeline.spec import PipelineSpec, load_spec
+from shared.steps import audit as audit_log
 from shared.storage.factory import Storage
-from shared.storage.records import AuditRecord
 
 STATE_CONTAINER = "reports"
 ACTIVE = ("Pending", "Running")
@@ -73,19 +72,8 @@ def active_runs(storage: Storage, pipeline: str) -> list[str]:
 
 
 def audit(storage: Storage, entity: str, action: str, reason: str, data: dict[str, Any]) -> None:
-    """Append an audit entry."""
-    now = datetime.now(UTC)
-    storage.audit.insert(
-        AuditRecord(
-            entity=entity,
-            entry_id=f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}",
-            action=action,
-            actor="scheduler",
-            reason=reason,
-            at=now,
-            data=data,
-        )
-    )
+    """Append an audit entry by the scheduler."""
+    audit_log.record(storage, entity, action, reason, data, actor="scheduler")
 
 
 def scheduled_retrains(storage: Storage, now: datetime) -> list[dict[str, Any]]:
