@@ -23,7 +23,8 @@ demo: bootstrap
 	$(PY) -m scripts.demo
 
 bench: bootstrap
-	$(PY) -m bench
+	@bash scripts/bench_env.sh
+	BENCH_PYTHON=$(CURDIR)/.venv-bench/bin/python $(PY) -m bench
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,188 @@
+"""Run the benchmarks in sequence and print their headline numbers: ``python -m bench [names...]``.
+
+Names are the module stems without ``_bench`` (``drift durable ingest scoring``); none means all.
+Each benchmark runs as its own subprocess with a time limit, and a failing one does not stop the
+rest. ``drift`` runs under the bench venv (``BENCH_PYTHON``, default /work/.venv-bench/bin/python)
+when Evidently is importable there, so its Evidently comparison runs too; everything else runs
+under this interpreter. Exit status 1 when any benchmark failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
+#: Run order: cheap and self-contained first, the HTTP stack last.
+ORDER = ["drift", "durable", "ingest", "scoring"]
+RESULT_FILES = {
+    "drift": "drift.json",
+    "durable": "durable.json",
+    "ingest": "ingest.json",
+    "scoring": "scoring.json",
+}
+
+
+def available() -> list[str]:
+    """Benchmark names found in bench/, in run order."""
+    found = {p.stem.removesuffix("_bench") for p in BENCH_DIR.glob("*_bench.py")}
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
+
+
+def _has_evidently(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = subprocess.run(
+        [str(python), "-c", "import evidently"], capture_output=True, timeout=120, check=False
+    )
+    return probe.returncode == 0
+
+
+def command(name: str) -> tuple[list[str], dict[str, str]]:
+    """Interpreter, arguments and environment for one benchmark."""
+    env = dict(os.environ)
+    if name == "drift" and _has_evidently(BENCH_PYTHON):
+        env["PYTHONPATH"] = str(ROOT)  # the bench venv does not install this project
+        return [str(BENCH_PYTHON), "-m", "bench.drift_bench"], env
+    return [sys.executable, "-m", f"bench.{name}_bench"], env
+
+
+def run_one(name: str, timeout_s: float) -> dict[str, Any]:
+    """Run one benchmark to completion or its time limit; its return code and duration."""
+    cmd, env = command(name)
+    print(f"\n=== {name}: {' '.join(cmd)}", flush=True)
+    began = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, timeout=timeout_s, check=False)
+        code: int | str = done.returncode
+    except subprocess.TimeoutExpired:
+        code = f"timeout after {timeout_s:.0f} s"
+    return {"name": name, "rc": code, "seconds": time.perf_counter() - began, "started": time.time()}
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return f"{value}{unit}"
+
+
+def _drift(d: dict[str, Any]) -> str:
+    ev = d.get("evidently", {})
+    speed = ev.get("speedup") or ev.get("speedup_full_extrapolated")
+    return (
+        f"ours {_fmt(_get(d, 'ours', 'median_s'), ' s', 2)} for {_fmt(d.get('rows'))} rows; "
+        f"Evidently {_fmt(ev.get('median_s'), ' s')} ({_fmt(speed, 'x', 0)} slower)"
+        if "median_s" in ev
+        else f"ours {_fmt(_get(d, 'ours', 'median_s'), ' s', 2)}; Evidently: {ev.get('skipped', 'not run')}"
+    )
+
+
+def _durable(d: dict[str, Any]) -> str:
+    m = d.get("median", {})
+    return (
+        f"sequential {_fmt(m.get('sequential_ms_per_step'), ' ms/step')}, "
+        f"fan-out {_fmt(m.get('fan_out_activities_per_s'), ' act/s', 0)}, "
+        f"concurrent {_fmt(m.get('concurrent_orchestrations_per_s'), ' orch/s')}"
+    )
+
+
+def _ingest(d: dict[str, Any]) -> str:
+    r = d.get("ratios", {})
+    ours = d.get("ours", {})
+    return (
+        f"ours {_fmt(ours.get('rows_per_s'), ' rows/s')} ({_fmt(ours.get('mb_per_s'), ' MB/s')}), "
+        f"declared types {_fmt(_get(d, 'ours_declared_types', 'rows_per_s'), ' rows/s')}; "
+        f"pandera-{r.get('pandera_best_api', '?')} time / ours "
+        f"{_fmt(r.get('speedup_vs_pandera_best'), 'x', 2)}; "
+        f"ours {_fmt(r.get('ours_vs_numpy_floor_x_slower'), 'x')} the numpy byte-scan floor"
+    )
+
+
+def _scoring(d: dict[str, Any]) -> str:
+    score = _get(d, "http_open_loop", "score") or {}
+    lat = score.get("latency_ms", {})
+    local = d.get("in_process_batch1", {})
+    return (
+        f"onnx p50 {_fmt(_get(local, 'session_run_ms', 'p50'), ' ms', 3)}, "
+        f"score() p50 {_fmt(_get(local, 'score_ms', 'p50'), ' ms', 3)}; "
+        f"HTTP @{_fmt(score.get('achieved_rate'), '/s', 0)} p50 {_fmt(lat.get('p50'), ' ms', 2)} "
+        f"p99 {_fmt(lat.get('p99'), ' ms', 2)} errors {sum((score.get('errors') or {}).values())}"
+    )
+
+
+HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "drift": _drift,
+    "durable": _durable,
+    "ingest": _ingest,
+    "scoring": _scoring,
+}
+
+
+def headline(name: str) -> tuple[str, str]:
+    """(result file age, headline text) for one benchmark's JSON, or why there is none."""
+    path = RESULTS / RESULT_FILES.get(name, f"{name}.json")
+    if not path.exists():
+        return "-", "no result file"
+    age = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        return age, f"unreadable JSON: {exc}"
+    describe = HEADLINES.get(name)
+    return age, describe(data) if describe else "(no headline defined)"
+
+
+def summary(runs: list[dict[str, Any]], names: list[str]) -> str:
+    """A fixed-width table: benchmark, outcome, wall time, result written (UTC), headline."""
+    by_name = {r["name"]: r for r in runs}
+    lines = [f"{'benchmark':<9} {'outcome':<12} {'wall':>7}  {'result (UTC)':<16}  headline (medians)"]
+    for name in names:
+        run = by_name.get(name)
+        outcome = "not run" if run is None else ("ok" if run["rc"] == 0 else f"failed {run['rc']}")
+        wall = "-" if run is None else f"{run['seconds']:.0f} s"
+        age, text = headline(name)
+        lines.append(f"{name:<9} {outcome[:12]:<12} {wall:>7}  {age:<16}  {text}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen benchmarks (all by default) and print the summary."""
+    names = available()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="name", help=f"subset of: {' '.join(names)}")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per benchmark")
+    parser.add_argument("--summary-only", action="store_true", help="print the table of existing results")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in names]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {names}")
+    chosen = [n for n in names if n in args.names] if args.names else names
+    runs = [] if args.summary_only else [run_one(name, args.timeout) for name in chosen]
+    print("\n" + summary(runs, chosen))
+    return 1 if any(r["rc"] != 0 for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
