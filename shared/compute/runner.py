@@ -46,10 +46,20 @@ def run(job_dir: Path, attempt: int) -> int:
     write_state(job_dir, "running", pid=pid, token=start_token(pid), attempt=attempt)
     print(f"[runner] attempt {attempt} pid {pid} started", flush=True)
     try:
+        from shared.training.blob_checkpoints import for_job
         from shared.training.job import run_job  # imported here so a broken install is still recorded
 
         spec = json.loads((job_dir / SPEC_FILE).read_text(encoding="utf-8"))
-        result = run_job(Path(spec["data_dir"]), Path(spec["out_dir"]), job_dir / CHECKPOINTS)
+        checkpoints = job_dir / CHECKPOINTS
+        mirror = for_job(job_dir.name)  # checkpoints to Blob every epoch when storage is configured
+        if mirror is not None and mirror.restore(checkpoints):
+            print(f"[runner] restored checkpoints of {job_dir.name} from Blob", flush=True)
+
+        def on_epoch_end(epoch: int) -> None:
+            if mirror is not None:
+                mirror.on_epoch_end(checkpoints)
+
+        result = run_job(Path(spec["data_dir"]), Path(spec["out_dir"]), checkpoints, on_epoch_end)
     except MlopsError as exc:
         code = 2 if isinstance(exc, ValidationError) else 1
         print(f"[runner] failed: {type(exc).__name__}: {exc.message}", flush=True)

@@ -2,7 +2,7 @@
 
 The job name derives from the run id, so a re-run submit activity finds the job it started
 before instead of starting a second one. ``local`` compute keeps jobs under the settings' work
-folder (stable across host restarts); every poll mirrors the job's checkpoints to Blob
+folder (stable across host restarts); the job itself mirrors its checkpoints to Blob
 (``checkpoints/<job>/``) so they outlive the machine. ``azureml`` submits an Azure ML command job.
 """
 
@@ -19,7 +19,6 @@ import polars as pl
 from shared.compute.azureml import AzureMLCompute
 from shared.compute.base import Compute, job_name_for
 from shared.compute.local import LocalCompute
-from shared.compute.runner import CHECKPOINTS
 from shared.errors import ConfigurationError, NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings
@@ -120,34 +119,14 @@ def submit(
     }
 
 
-def _mirror_checkpoints(storage: Storage, job_name: str, location: str) -> int:
-    folder = Path(location) / CHECKPOINTS
-    if not folder.is_dir():
-        return 0
-    copied = 0
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.endswith(".tmp"):
-            continue
-        name = f"{job_name}/{path.name}"
-        data = path.read_bytes()
-        from shared.models.onnx_io import sha256_hex
-
-        if storage.blobs.sha256_of("checkpoints", name) != sha256_hex(data):
-            storage.blobs.put_bytes("checkpoints", name, data)
-            copied += 1
-    return copied
-
-
 def status(storage: Storage, settings: Settings, spec: PipelineSpec, job: dict[str, Any]) -> dict[str, Any]:
-    """The job's state; local checkpoints are mirrored to Blob on every poll."""
+    """The job's state (a local job mirrors its own checkpoints to Blob every epoch)."""
     current = compute_for(spec, settings).status(job["name"])
-    mirrored = _mirror_checkpoints(storage, job["name"], job["location"]) if job["backend"] == "local" else 0
     return {
         "state": current.state,
         "attempt": current.attempt,
         "error": current.message or "",
         "log_tail": current.log_tail[-2000:],
-        "checkpoints_mirrored": mirrored,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -27,3 +28,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_json_atomic(path: Path, value: Any) -> None:
     """Atomically write ``value`` as indented JSON."""
     write_bytes_atomic(path, json.dumps(value, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def sha256_file(path: Path, block: int = 1 << 20) -> str:
+    """sha256 hex of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
