@@ -55,14 +55,24 @@ def latest_registered(storage: Storage, name: str) -> PipelineSpec | None:
     return load_spec(records[-1].spec)
 
 
+def check_runnable(spec: PipelineSpec) -> PipelineSpec:
+    """Refuse what the spec can declare but this version cannot do yet, instead of ignoring it."""
+    if spec.deployment.canary is not None:
+        raise ValidationError(
+            "canary rollouts are not supported yet: remove deployment.canary to switch the alias directly",
+            field="deployment.canary",
+        )
+    return spec
+
+
 def resolve_spec(storage: Storage, name: str, inline: Any = None) -> PipelineSpec:
     """An inline spec (validated; its name must match), else the registered one, else an example."""
     if inline is not None:
         spec = load_spec(inline)
         if spec.name != name:
             raise ValidationError(f"spec name {spec.name!r} does not match the URL's {name!r}", field="name")
-        return spec
+        return check_runnable(spec)
     spec_or_none = latest_registered(storage, name) or bundled_example(name)
     if spec_or_none is None:
         raise NotFoundError(f"no pipeline named {name!r}: send the spec inline", field="name")
-    return spec_or_none
+    return check_runnable(spec_or_none)
