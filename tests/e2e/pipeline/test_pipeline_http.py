@@ -151,3 +151,21 @@ def test_cost_report_over_http_adds_up_and_is_stored(
     )
     assert b"day,item" in storage.blobs.get_bytes("reports", stored["csv"])
     assert any(e.action == "budget_alert" for e in storage.audit.query(pk=f"model:{name}"))
+
+
+def test_the_diabetes_regressor_runs_with_direction_aware_gates(
+    api: ApiClient, log_of: Path, unique: str
+) -> None:
+    body: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "diabetes.yaml").read_text())
+    name = body["name"] = f"diab-{unique}"
+    body["compute"] = {"kind": "local", "poll_seconds": 1}
+    run = wait_for(api, api.post(f"/api/pipelines/{name}/runs", {"spec": body})["run_id"], log_of)
+    assert run["status"] == "Succeeded", run
+    assert set(run["metrics"]) >= {"rmse", "mae", "r2"}
+    rmse = next(g for g in run["gates"] if g["gate"] == "threshold:rmse")
+    assert rmse["status"] == "passed" and rmse["value"] <= rmse["threshold"]  # lower is better
+    features = api.get(f"/api/models/{name}")["versions"][0]["input_schema"]["features"]
+    [prediction] = api.post(f"/api/models/{name}/score", {"rows": [{f: 0.0 for f in features}]})[
+        "predictions"
+    ]
+    assert isinstance(prediction["value"], float) and "label" not in prediction
