@@ -52,3 +52,13 @@ def test_cli_reports_api_errors_with_a_non_zero_exit(stack: LocalStack) -> None:
     assert result.exit_code == 1 and "404" in result.output
     result = runner.invoke(app, ["runs", "--url", stack.url, "--key", "wrong"])
     assert result.exit_code == 1 and "401" in result.output
+
+
+def test_cli_drift_and_costs(stack: LocalStack, api: ApiClient, unique: str) -> None:
+    assert "no drift checks for never-checked" in _cli(stack, "drift", "never-checked")
+    out = _cli(stack, "costs")
+    assert "per model" in out and "total $" in out
+    result = runner.invoke(
+        app, ["costs", "--day", "not-a-day", "--url", stack.url, "--key", stack.master_key]
+    )
+    assert result.exit_code in (0, 1)  # an unknown day simply has no runs
