@@ -22,22 +22,38 @@ class TypeEvidence:
 
     def add(self, frame: pl.DataFrame, columns: list[str]) -> None:
         """Count one chunk of cleaned String columns."""
-        if not columns:
-            return
-        exprs = [pl.col(c).is_not_null().sum().alias(f"{c}\x00n") for c in columns]
-        exprs += [
-            parse_text(c, kind).is_not_null().sum().alias(f"{c}\x00{kind}")
-            for c in columns
-            for kind in ("int", "float", "bool")
-        ]
-        counts = frame.select(exprs).row(0, named=True)
+        if columns:
+            self.add_parsed(frame, columns, parse_numbers(frame, columns))
+
+    def add_parsed(self, frame: pl.DataFrame, columns: list[str], parsed: pl.DataFrame) -> None:
+        """Count one chunk of cleaned String columns, given ``parse_numbers`` of it.
+
+        A caller that keeps ``parsed`` (ingest keeps the typed columns) parses each value once;
+        null counts are metadata, so counting is free.
+        """
+        height = frame.height
+        flags: list[str] = []
         for c in columns:
-            self.non_null[c] = self.non_null.get(c, 0) + int(counts[f"{c}\x00n"])
+            n = height - frame[c].null_count()
+            floats = height - parsed[f"{c}\x00float"].null_count()
+            self.non_null[c] = self.non_null.get(c, 0) + n
             seen = self.parsed.setdefault(c, dict.fromkeys(_KINDS, 0))
-            for kind in ("int", "float", "bool"):
-                seen[kind] += int(counts[f"{c}\x00{kind}"])
+            seen["float"] += floats
+            seen["int"] += parsed_count(parsed, c, "int")
+            # A value that parses as a float is never a flag: where every value is a float the
+            # flag count is 0 without parsing.
+            if floats < n:
+                flags.append(c)
+        if not flags:
+            return
+        counts = frame.select(parse_text(c, "bool").is_not_null().sum() for c in flags).row(0, named=True)
+        for c in flags:
+            seen = self.parsed[c]
+            seen["bool"] += int(counts[c])
+            n = height - frame[c].null_count()
+            floats = height - parsed[f"{c}\x00float"].null_count()
             # Numbers and flags are never dates; skip the slow datetime parse for such columns.
-            if max(counts[f"{c}\x00float"], counts[f"{c}\x00bool"]) * 2 < counts[f"{c}\x00n"]:
+            if max(floats, int(counts[c])) * 2 < n:
                 seen["datetime"] += _datetime_count(frame, c)
 
     def decide(self, column: str, majority: float) -> ColumnType:
@@ -54,6 +70,29 @@ class TypeEvidence:
         if seen["datetime"] >= need:
             return "datetime"
         return "string"
+
+
+def parse_numbers(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Each column parsed as float (``f"{c}\\x00float"``) and, where it may be all ints, as int.
+
+    A column is decided int only when its int and float counts are equal over the whole file, and
+    every text that parses as an int also parses as a float, so a chunk holding a float with a
+    fraction (or nan) can never count as many ints as floats. Such columns skip the int parse
+    (the dearer half of the two for a float column) and count 0 ints, which keeps the counts
+    unequal and every decision the same.
+    """
+    floats = frame.select(parse_text(c, "float").alias(f"{c}\x00float") for c in columns)
+    whole = floats.select(
+        (pl.col(f"{c}\x00float").round() == pl.col(f"{c}\x00float")).all().alias(c) for c in columns
+    ).row(0, named=True)
+    ints = [parse_text(c, "int").alias(f"{c}\x00int") for c in columns if whole[c]]
+    return pl.concat([floats, frame.select(ints)], how="horizontal") if ints else floats
+
+
+def parsed_count(parsed: pl.DataFrame, column: str, kind: ColumnType) -> int:
+    """Values of ``column`` that ``parse_numbers`` parsed as ``kind`` (0 ints where it skipped them)."""
+    name = f"{column}\x00{kind}"
+    return parsed.height - parsed[name].null_count() if name in parsed.columns else 0
 
 
 def _datetime_count(frame: pl.DataFrame, column: str) -> int:

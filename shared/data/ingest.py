@@ -1,8 +1,11 @@
 """Ingest: read CSV/Parquet in chunks, normalise types, hash the bytes into a dataset version.
 
-Two streaming passes over the source keep memory bounded by the typed result: the first hashes
-every byte and counts what each text column parses as; the second parses again and casts with
-the types decided once for the whole file, so the frame never depends on chunk boundaries.
+One streaming pass hashes every byte, counts what each text column parses as, and keeps each
+chunk in the form its values most likely end up in (numbers parsed, other text cleaned), so
+memory stays bounded by the typed result. Types are then decided once for the whole file and the
+kept chunks are assembled with them, so the frame never depends on chunk boundaries. Only when a
+chunk kept a column as numbers that the file decides otherwise (ids that turn into text later) is
+the source read a second time and cast with the decided types, as if nothing had been kept.
 
 Row problems found while reading become ``issues`` (row, column, reason, value), not exceptions:
 undecodable (non-UTF-8) records and records with too many fields (``column`` is null, the record
@@ -16,6 +19,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.data.bundled import bundled_csv_bytes
 from shared.data.csv_reader import Chunk, read_csv_chunks
-from shared.data.inference import TypeEvidence
+from shared.data.inference import TypeEvidence, parse_numbers, parsed_count
 from shared.data.parquet_reader import read_parquet_batches, read_schema, text_columns
 from shared.data.types import POLARS_TYPES, ROW, clean_text, parse_text, type_of
 from shared.errors import NotFoundError, ValidationError
@@ -101,6 +105,10 @@ def _cast_chunk(
     for c in text:
         if dtypes[c] in ("string", "category"):
             continue
+        # Null counts are metadata: a column with as many nulls as its text has no failures,
+        # which spares building and scanning a mask for almost every column.
+        if parsed[c].null_count() == frame[c].null_count():
+            continue
         failed = frame[c].is_not_null() & parsed[c].is_null()
         if failed.any():
             issues.append(
@@ -175,12 +183,139 @@ def _typed_pass(
     issues: list[pl.DataFrame] = []
     rows_read = 0
     for chunk in chunks:
-        cleaned = chunk.frame.with_columns(clean_text(c) for c in columns)
+        cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in columns)
         typed, bad_values = _cast_chunk(cleaned, dtypes, columns)
         frames.append(typed)
         issues += [bad_values, _bad_issues(chunk)]
         rows_read += chunk.frame.height + len(chunk.bad)
     return frames, issues, rows_read
+
+
+#: A chunk's column may be kept parsed as int or float when at most this share of its values
+#: fail that parse (their rows and text are kept for the issues); otherwise it is kept as text.
+_KEEP_FAILING = 0.05
+
+
+@dataclass(frozen=True)
+class _Guess:
+    """One chunk's column as the first pass kept it: parsed as ``kind``, or cleaned text (None).
+
+    ``failed`` holds the row and text of each value that did not parse as ``kind``.
+    """
+
+    kind: ColumnType | None
+    values: pl.Series
+    failed: pl.DataFrame | None
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What the first pass keeps of a chunk so that, once types are decided, no second read is needed."""
+
+    declared: pl.DataFrame  # ROW and the columns whose type was given, already cast
+    guesses: dict[str, _Guess]
+    issues: list[pl.DataFrame]  # unreadable records and cast failures of the declared columns
+    records: int
+
+
+def _guess(cleaned: pl.DataFrame, parsed: pl.DataFrame, c: str) -> _Guess:
+    """Keep a column parsed where (nearly) every value parses, so the cast pass can reuse it."""
+    height = cleaned.height
+    n = height - cleaned[c].null_count()
+    floats = parsed_count(parsed, c, "float")
+    ints = parsed_count(parsed, c, "int")
+    kind: ColumnType | None = None
+    if n > 0 and ints == floats and n - ints <= _KEEP_FAILING * n:
+        kind = "int"
+    elif n > 0 and n - floats <= _KEEP_FAILING * n:
+        kind = "float"
+    if kind is None:
+        return _Guess(None, cleaned[c], None)
+    values = parsed[f"{c}\x00{kind}"].alias(c)
+    failed = None
+    if values.null_count() > height - n:
+        failed = cleaned.filter(pl.col(c).is_not_null() & values.is_null()).select(
+            pl.col(ROW).alias("row"), pl.col(c).str.slice(0, 200).alias("value")
+        )
+    return _Guess(kind, values, failed)
+
+
+def _assemble(
+    kept: _Kept, columns: list[str], dtypes: Mapping[str, ColumnType]
+) -> tuple[pl.DataFrame, list[pl.DataFrame]] | None:
+    """A kept chunk typed as decided, with its issues; None when a kept column cannot give its type."""
+    series: dict[str, pl.Series] = {ROW: kept.declared[ROW]}
+    issues = list(kept.issues)
+    for c in columns:
+        if c not in kept.guesses:
+            series[c] = kept.declared[c]
+            continue
+        guess, kind = kept.guesses[c], dtypes[c]
+        if guess.kind is None:  # text: cast it now, exactly as the second pass would
+            typed, bad_values = _cast_chunk(pl.DataFrame([series[ROW], guess.values]), dtypes, [c])
+            series[c] = typed[c]
+            issues.append(bad_values)
+        elif guess.kind == kind:
+            series[c] = guess.values
+            if guess.failed is not None:
+                issues.append(
+                    guess.failed.select(
+                        "row",
+                        pl.lit(c).alias("column"),
+                        pl.lit(f"type: not a valid {kind}").alias("reason"),
+                        "value",
+                    )
+                )
+        else:
+            return None
+    return pl.DataFrame(list(series.values())), issues
+
+
+def _assemble_all(
+    kept: list[_Kept], columns: list[str], dtypes: Mapping[str, ColumnType]
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame], int] | None:
+    """Typed frames, issues and records read of every kept chunk; None if one cannot be assembled.
+
+    Empties ``kept`` as it goes, so each chunk's kept text is freed once its typed frame exists
+    and memory stays bounded by the typed result.
+    """
+    frames: list[pl.DataFrame] = []
+    issues: list[pl.DataFrame] = []
+    rows_read = 0
+    kept.reverse()
+    while kept:
+        part = kept.pop()
+        assembled = _assemble(part, columns, dtypes)
+        if assembled is None:
+            kept.clear()
+            return None
+        frames.append(assembled[0])
+        issues += assembled[1]
+        rows_read += part.records
+    return frames, issues, rows_read
+
+
+def _first_pass(
+    chunks: Iterator[Chunk], overrides: Mapping[str, ColumnType], text: list[str], evidence: TypeEvidence
+) -> list[_Kept]:
+    """Count type evidence and keep every chunk: numbers parsed once, other text cleaned."""
+    kept: list[_Kept] = []
+    for chunk in chunks:
+        columns = chunk.frame.columns[1:]  # after ROW
+        declared = [c for c in columns if c not in text]
+        cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in columns)
+        parsed = parse_numbers(cleaned, text)
+        evidence.add_parsed(cleaned, text, parsed)
+        typed, bad_values = _cast_chunk(cleaned.select(ROW, *declared), overrides, declared)
+        kept.append(
+            _Kept(
+                declared=typed,
+                guesses={c: _guess(cleaned, parsed, c) for c in text},
+                issues=[bad_values, _bad_issues(chunk)],
+                records=chunk.frame.height + len(chunk.bad),
+            )
+        )
+    return kept
 
 
 def _ingest_csv(
@@ -203,13 +338,18 @@ def _ingest_csv(
             return _finish(
                 hasher.sha.hexdigest(), hasher.size, "csv", columns, dtypes, frames, issues, rows_read, []
             )
-        for chunk in chunks:
-            evidence.add(chunk.frame.select(clean_text(c) for c in text), text)
+        kept = _first_pass(chunks, overrides, text, evidence)
+    version = hasher.sha.hexdigest()
     dtypes = _decide(columns, columns, evidence, overrides, majority)
-    with _open(source) as stream:
-        _, chunks = read_csv_chunks(stream, chunk_bytes=chunk_bytes, on_block=lambda _: None)
-        frames, issues, rows_read = _typed_pass(chunks, columns, dtypes)
-    return _finish(hasher.sha.hexdigest(), hasher.size, "csv", columns, dtypes, frames, issues, rows_read, [])
+    assembled = _assemble_all(kept, columns, dtypes)
+    if assembled is None:
+        # A chunk kept a column as numbers that the whole file decided otherwise (e.g. ids that
+        # turn into text later): read again, casting as decided (what was kept is freed by now).
+        with _open(source) as stream:
+            _, chunks = read_csv_chunks(stream, chunk_bytes=chunk_bytes, on_block=lambda _: None)
+            assembled = _typed_pass(chunks, columns, dtypes)
+    frames, issues, rows_read = assembled
+    return _finish(version, hasher.size, "csv", columns, dtypes, frames, issues, rows_read, [])
 
 
 def _drain(stream: BinaryIO, size: int, on_block: Callable[[bytes], None]) -> Iterator[bytes]:

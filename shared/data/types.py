@@ -45,10 +45,14 @@ def type_of(dtype: pl.DataType) -> ColumnType:
     return "string"
 
 
-def clean_text(column: str) -> pl.Expr:
-    """Strip whitespace and turn empty strings and null tokens into nulls."""
-    stripped = pl.col(column).str.strip_chars()
-    return pl.when(stripped.is_in(["", *NULL_TOKENS])).then(None).otherwise(stripped).alias(column)
+def clean_text(column: str, *, strip: bool = True) -> pl.Expr:
+    """Strip whitespace and turn empty strings and null tokens into nulls.
+
+    ``strip=False`` skips the strip, for text known to hold no whitespace to strip. ``replace``
+    uses the stripped value once; a when/then that tests it and then returns it strips twice.
+    """
+    text = pl.col(column).str.strip_chars() if strip else pl.col(column)
+    return text.replace(["", *NULL_TOKENS], None).alias(column)
 
 
 def parse_text(column: str, kind: ColumnType) -> pl.Expr:
