@@ -188,31 +188,16 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"identity-based storage is incomplete: set {', '.join(missing)}")
 
 
-def load_settings(
-    app_dir: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def load_settings(app_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from the environment and ``<app_dir>/local.settings.json`` (environment wins).
 
-    ``environ`` replaces the process environment (tests); ``overrides`` win over both.
+    ``environ`` replaces the process environment (tests, child processes given their own).
     """
-    local = read_local_settings(app_dir)
+    local: dict[str, Any] = dict(read_local_settings(app_dir))
     if environ is not None:
-        values: dict[str, Any] = dict(local)
-        values.update(environ)
-        values.update(overrides)
-        # Build without reading the real process environment.
-        return _IsolatedSettings(**values)
-    merged: dict[str, Any] = dict(local)
-    merged.update(overrides)
-    settings = Settings(**merged)
-    if overrides:
-        settings = settings.model_copy(update=_by_field_name(overrides))
-    return settings
-
-
-def _by_field_name(values: Mapping[str, Any]) -> dict[str, Any]:
-    names = set(Settings.model_fields)
-    return {k: v for k, v in values.items() if k in names}
+        local.update(environ)
+        return _IsolatedSettings(**local)  # the real process environment is not read
+    return Settings(**local)
 
 
 class _IsolatedSettings(Settings):

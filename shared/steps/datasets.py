@@ -17,20 +17,20 @@ import polars as pl
 from shared.data.ingest import IngestResult, ingest_source
 from shared.data.prepare import ingest_overrides, prepare_dataset
 from shared.data.schema import BaselineSchema
+from shared.data.split import to_parquet_bytes
 from shared.errors import NotFoundError
 from shared.pipeline.spec import PipelineSpec
 from shared.storage.factory import Storage
 from shared.storage.records import DatasetRecord
 
 
-def _parquet(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
-    return buffer.getvalue()
-
-
 def _prefix(spec: PipelineSpec, version: str) -> str:
     return f"{spec.name}/{version}"
+
+
+def read_frame(storage: Storage, blob: str) -> pl.DataFrame:
+    """A Parquet frame from the datasets container (splits, ingested rows), sha256-verified."""
+    return pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", blob)))
 
 
 def load_baseline(storage: Storage, pipeline: str) -> BaselineSchema | None:
@@ -78,8 +78,10 @@ def ingest(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
     if existing is not None:
         return dataset_summary(existing, reused=True)
     prefix = _prefix(spec, version)
-    ingested = storage.blobs.put_bytes("datasets", f"{prefix}/ingested.parquet", _parquet(result.frame))
-    issues = storage.blobs.put_bytes("datasets", f"{prefix}/issues.parquet", _parquet(result.issues))
+    ingested = storage.blobs.put_bytes(
+        "datasets", f"{prefix}/ingested.parquet", to_parquet_bytes(result.frame)
+    )
+    issues = storage.blobs.put_bytes("datasets", f"{prefix}/issues.parquet", to_parquet_bytes(result.issues))
     meta = result.model_dump_json().encode()
     storage.blobs.put_bytes("datasets", f"{prefix}/ingest.json", meta, content_type="application/json")
     record = DatasetRecord(
@@ -100,8 +102,8 @@ def ingest(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
 def _load_ingested(storage: Storage, record: DatasetRecord) -> IngestResult:
     prefix = f"{record.dataset}/{record.content_hash}"
     meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
-    frame = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", f"{prefix}/ingested.parquet")))
-    issues = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", f"{prefix}/issues.parquet")))
+    frame = read_frame(storage, f"{prefix}/ingested.parquet")
+    issues = read_frame(storage, f"{prefix}/issues.parquet")
     return IngestResult(**meta, frame=frame, issues=issues)
 
 

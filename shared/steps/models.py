@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import Any
-
-import polars as pl
 
 from shared.errors import AlreadyExistsError, NotFoundError
 from shared.models.evaluate import evaluate_candidate
@@ -14,6 +11,7 @@ from shared.models.gates import parse_gates
 from shared.models.onnx_io import LoadedModel, load_model
 from shared.pipeline.spec import PipelineSpec
 from shared.steps import audit
+from shared.steps.datasets import read_frame
 from shared.storage.factory import Storage
 from shared.storage.records import AliasRecord, DeploymentRecord, ModelRecord, version_key
 
@@ -63,7 +61,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Candidate vs champion on the same holdout; every gate decision with its numbers."""
     holdout_blob = dataset["splits"].get("holdout") or dataset["splits"]["validation"]
-    holdout = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", holdout_blob)))
+    holdout = read_frame(storage, holdout_blob)
     data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
     cand = load_model(data, expected_sha256=candidate["sha256"], field="candidate")
     champion_record = champion_of(storage, spec.name)

@@ -8,18 +8,16 @@ see ``monitoring_records``). Queue: ``retrain-requests`` (see ``monitoring_retra
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import polars as pl
 
 from shared.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shared.monitoring import DriftConfig, ReferenceConfig, ReferenceProfile, compute_drift, render_html
 from shared.monitoring.config import ColumnKind
 from shared.monitoring.report import DriftReport
 from shared.pipeline.spec import PipelineSpec
+from shared.steps.datasets import read_frame
 from shared.steps.models import champion_of, load_version
 from shared.steps.monitoring_frames import in_window, log_frame, prediction_column, with_predictions
 from shared.steps.monitoring_records import DriftCheckRecord, drift_checks
@@ -73,7 +71,7 @@ def build_drift_reference(
         return name
     if "train" not in dataset_splits:
         raise ValidationError("dataset splits have no 'train' split", field="dataset_splits.train")
-    train = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", dataset_splits["train"])))
+    train = read_frame(storage, dataset_splits["train"])
     features = _features(model)
     frame = with_predictions(load_version(storage, model), train, features)
     columns = [*features, prediction_column(features)]

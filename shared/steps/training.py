@@ -8,7 +8,6 @@ folder (stable across host restarts); the job itself mirrors its checkpoints to 
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from shared.compute.local import LocalCompute
 from shared.errors import ConfigurationError, NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings
+from shared.steps.datasets import read_frame
 from shared.storage.factory import Storage
 from shared.training.folder import write_job_folder
 from shared.training.spec import JobSpec
@@ -77,10 +77,6 @@ def trainer_config(spec: PipelineSpec) -> dict[str, Any]:
     return {"type": "command", "command": ["python", t.script, *t.args]}
 
 
-def _frame(storage: Storage, blob: str) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", blob)))
-
-
 def _job_dirs(settings: Settings, job_name: str) -> tuple[Path, Path]:
     root = work_root(settings)
     return root / "data" / job_name, root / "out" / job_name
@@ -94,7 +90,7 @@ def submit(
     data_dir, out_dir = _job_dirs(settings, job_name)
     if not (data_dir / "job.json").exists():
         splits = dataset["splits"]
-        train = _frame(storage, splits["train"])
+        train = read_frame(storage, splits["train"])
         features = [c for c, dtype in train.schema.items() if c != spec.target and dtype in NUMERIC]
         if not features:
             raise ValidationError("the dataset has no numeric feature columns", field="features")
@@ -105,8 +101,8 @@ def submit(
             trainer=trainer_config(spec),
             seed=spec.split.seed,
         )
-        holdout = _frame(storage, splits["holdout"]) if "holdout" in splits else None
-        write_job_folder(data_dir, job, train, _frame(storage, splits["validation"]), holdout)
+        holdout = read_frame(storage, splits["holdout"]) if "holdout" in splits else None
+        write_job_folder(data_dir, job, train, read_frame(storage, splits["validation"]), holdout)
     config: dict[str, Any] = {}
     if spec.compute.kind == "azureml":
         config = {"cluster": spec.compute.cluster, "instance_type": spec.compute.instance_type}
