@@ -10,7 +10,7 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import handle_errors, json_body, json_response
-from orchestrations import names
+from functions.starter import start_pipeline
 from shared.errors import ValidationError
 from shared.steps import pipelines, runs
 
@@ -36,9 +36,7 @@ async def start_pipeline_run(
     spec = pipelines.resolve_spec(storage, name, body.get("spec"))
     record = pipelines.register_spec(storage, spec)
     run_id = _new_run_id(name)
-    runs.create_pending(storage, name, run_id, str(body.get("trigger", "http")))
-    payload = {"pipeline": name, "spec": record.spec, "trigger": str(body.get("trigger", "http"))}
-    await client.start_new(names.TRAINING_PIPELINE, run_id, payload)
+    await start_pipeline(client, storage, spec, run_id, str(body.get("trigger", "http")))
     links = client.get_client_response_links(req, run_id)
     body_out = {
         "run_id": run_id,

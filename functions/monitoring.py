@@ -10,8 +10,8 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import handle_errors, json_response
-from orchestrations import names
-from shared.steps import monitoring, retrain, runs, schedules
+from functions.starter import start_pipeline
+from shared.steps import monitoring, retrain, schedules
 
 bp = df.Blueprint()
 log = logging.getLogger("mlops.monitoring")
@@ -20,19 +20,10 @@ RETRAIN_QUEUE = "retrain-requests"
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def drift_monitor(timer: func.TimerRequest) -> None:
-    """Check each deployed model whose monitoring schedule is due: the last full hour of traffic.
-
-    A manual run (the admin API gives a timer no schedule status) checks every deployed model
-    over the current hour so far, so traffic just sent is included.
-    """
-    manual = not timer.schedule_status
-    storage, now = deps.storage(), datetime.now(UTC)
-    for spec, _, _ in schedules.drift_windows(storage, now, manual):
-        if manual:
-            since = now.replace(minute=0, second=0, microsecond=0)
-            until, window = now, f"{since:%Y-%m-%dT%H}-to-{now:%H%M%S}"
-        else:
-            since, until, window = monitoring.drift_window(now)
+    """Check every deployed model whose monitoring schedule is due (all of them on a manual run)."""
+    manual = not timer.schedule_status  # the admin API runs a timer without schedule status
+    storage = deps.storage()
+    for spec, since, until, window in schedules.drift_windows(storage, datetime.now(UTC), manual):
         try:
             result = monitoring.run_drift_check(storage, spec, spec.name, since, until, window)
             log.info("drift %s %s: %s (retrain: %s)", spec.name, window, result["status"], result["retrain"])
@@ -53,9 +44,7 @@ async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestra
         log.info("retrain %s not started: %s", instance_id, plan.get("reason", "instance exists"))
         return
     spec = plan["spec"]
-    runs.create_pending(storage, spec.name, instance_id, "drift")
-    payload = {"pipeline": spec.name, "spec": spec.model_dump(mode="json"), "trigger": "drift"}
-    await client.start_new(names.TRAINING_PIPELINE, instance_id, payload)
+    await start_pipeline(client, storage, spec, instance_id, "drift")
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{RETRAIN_QUEUE}-poison", connection="AzureWebJobsStorage")
@@ -85,9 +74,7 @@ async def scheduled_retraining(timer: func.TimerRequest, client: df.DurableOrche
         if decision["skipped"]:
             continue
         spec, instance_id = decision["spec"], decision["instance_id"]
-        runs.create_pending(storage, spec.name, instance_id, "schedule")
-        payload = {"pipeline": spec.name, "spec": spec.model_dump(mode="json"), "trigger": "schedule"}
-        await client.start_new(names.TRAINING_PIPELINE, instance_id, payload)
+        await start_pipeline(client, storage, spec, instance_id, "schedule")
 
 
 @bp.route(route="drift/{model}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

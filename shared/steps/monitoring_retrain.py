@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -22,9 +21,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.errors import ValidationError
 from shared.pipeline.spec import PipelineSpec
+from shared.steps import audit
 from shared.steps.monitoring_records import LEDGER_PARTITION, DriftCheckRecord, RetrainLedger, retrain_ledgers
 from shared.storage.factory import Storage
-from shared.storage.records import AuditRecord
 
 MAX_INSTANCE_ID = 100
 _NAME = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -84,18 +83,9 @@ def parse_retrain_request(message: str | bytes | Mapping[str, Any]) -> RetrainRe
 
 
 def _audit(storage: Storage, model: str, decision: dict[str, Any], now: datetime) -> None:
-    at = datetime.now(UTC)
-    storage.audit.insert(
-        AuditRecord(
-            entity=f"model:{model}",
-            entry_id=f"{at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}",
-            action="retrain_request",
-            actor="drift-monitor",
-            reason=f"{decision['status']}: {decision['reason']}",
-            at=at,
-            data={**decision, "checked_at": now.isoformat()},
-        )
-    )
+    reason = f"{decision['status']}: {decision['reason']}"
+    data = {**decision, "checked_at": now.isoformat()}
+    audit.record(storage, f"model:{model}", "retrain_request", reason, data, actor="drift-monitor")
 
 
 def decide_retrain(

@@ -8,12 +8,13 @@ State lives in `reports/schedule-state/<kind>/<name>.json`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.ncrontab import CronSchedule
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.steps import audit as audit_log
+from shared.steps.monitoring import drift_window
 from shared.storage.factory import Storage
 
 STATE_CONTAINER = "reports"
@@ -105,16 +106,23 @@ def scheduled_retrains(storage: Storage, now: datetime) -> list[dict[str, Any]]:
 
 def drift_windows(
     storage: Storage, now: datetime, manual: bool
-) -> list[tuple[PipelineSpec, datetime, datetime]]:
-    """(spec, since, until) of every deployed model whose drift check is due (all of them when manual)."""
-    out: list[tuple[PipelineSpec, datetime, datetime]] = []
+) -> list[tuple[PipelineSpec, datetime, datetime, str]]:
+    """(spec, since, until, window id) of every deployed model whose drift check is due.
+
+    Scheduled checks cover the last full hour, so a window id (and the retrain request it may
+    send) is the same however often the check re-runs. A manual run (the admin API) checks every
+    deployed model over the current hour so far, so traffic just sent is included.
+    """
+    out: list[tuple[PipelineSpec, datetime, datetime, str]] = []
     for name, spec in sorted(latest_specs(storage).items()):
         if storage.aliases.try_get(name, spec.deployment.alias) is None:
             continue
-        last = last_run(storage, "drift", name)
         if not manual and due_occurrence(storage, "drift", name, spec.monitoring.schedule, now) is None:
             continue
-        since = last if last is not None and last < now else now - timedelta(hours=1)
         mark_run(storage, "drift", name, now)
-        out.append((spec, since, now))
+        if manual:
+            since = now.replace(minute=0, second=0, microsecond=0)
+            out.append((spec, since, now, f"{since:%Y-%m-%dT%H}-to-{now:%H%M%S}"))
+        else:
+            out.append((spec, *drift_window(now)))
     return out

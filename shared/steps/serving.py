@@ -43,20 +43,26 @@ class InferenceLogBuffer:
     sampled log tolerates; ``flush()`` writes them now (the host calls it on shutdown via atexit).
     """
 
-    def __init__(self, storage: Storage, max_lines: int = 256, max_age_s: float = 1.0) -> None:
+    def __init__(
+        self, storage: Storage, max_lines: int = 256, max_age_s: float = 1.0, *, background: bool = True
+    ) -> None:
         self.storage = storage
         self.max_lines = max_lines
         self.max_age_s = max_age_s
+        self.background = background
         self._pending: dict[str, list[str]] = {}
         self._created: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="inference-log-flusher", daemon=True)
-        self._thread.start()
-        atexit.register(self.flush)
+        if background:  # one-off callers (scripts, tests) write on every add instead
+            threading.Thread(target=self._run, name="inference-log-flusher", daemon=True).start()
+            atexit.register(self.flush)
 
     def add(self, name: str, lines: list[str]) -> None:
-        """Queue lines for the blob ``name``."""
+        """Queue lines for the blob ``name`` (written at once when not buffering in the background)."""
+        if not self.background:
+            self._append(name, lines)
+            return
         with self._lock:
             bucket = self._pending.setdefault(name, [])
             bucket.extend(lines)
@@ -165,22 +171,9 @@ def score_rows(
     sample_rate: float = 1.0,
 ) -> dict[str, Any]:
     """One-off scoring (no alias cache) that writes its log lines before returning."""
-    server = Server(storage, alias_ttl_s=0.0, log_buffer=_ImmediateLog(storage))
+    server = Server(storage, alias_ttl_s=0.0, log_buffer=InferenceLogBuffer(storage, background=False))
     server.models = cache
     return server.score(model, payload, alias=alias, sample_rate=sample_rate)
-
-
-class _ImmediateLog(InferenceLogBuffer):
-    """A log buffer that writes on every add (scripts and tests)."""
-
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
-        self._created = set()
-        self._lock = threading.Lock()
-        self._pending = {}
-
-    def add(self, name: str, lines: list[str]) -> None:
-        self._append(name, lines)
 
 
 def log_lines(
