@@ -13,7 +13,7 @@ from shared.storage.factory import Storage
 def plan_drift_retrain(
     storage: Storage, model: str, window: str, instance_id: str, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Start (with the deterministic instance id) unless a drift retrain of the model is cooling down."""
+    """Start under the deterministic instance id unless another drift retrain is cooling down."""
     now = now or datetime.now(UTC)
     specs = latest_specs(storage)
     spec = specs.get(model)
@@ -23,7 +23,9 @@ def plan_drift_retrain(
     floor = datetime.min.replace(tzinfo=UTC)
     for run in storage.runs.query(pk=model):
         if run.run_id == instance_id:
-            return {"start": False, "reason": f"run {instance_id} already exists (duplicate request)"}
+            # This request's own row, written just before a start that may have failed: whether
+            # the instance really exists is the caller's check (the Durable instance status).
+            continue
         if run.trigger == "drift" and (run.started_at or floor) > now - cooldown:
             reason = f"cooldown: drift retrain {run.run_id} started within {spec.monitoring.cooldown_hours} h"
             audit(storage, f"model:{model}", "retrain_cooldown", reason, {"window": window})
