@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Dict  # noqa: UP035 - see Payload
 
 import azure.durable_functions as df
 
@@ -13,13 +13,18 @@ from shared.steps import datasets, models, monitoring, runs, training
 
 bp = df.Blueprint()
 
+#: What an activity receives and returns. Spelled with ``typing.Dict`` on purpose: the Functions
+#: Python worker refuses PEP 585 generics (``dict[str, Any]``) on binding parameters as a
+#: "non-type annotation", and then indexes no function of the app at all.
+Payload = Dict[str, Any]  # noqa: UP006
 
-def _ids(payload: dict[str, Any]) -> tuple[str, str]:
+
+def _ids(payload: Payload) -> tuple[str, str]:
     return payload["pipeline"], payload["run_id"]
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_RUN)
-def start_run(payload: dict[str, Any]) -> dict[str, Any]:
+def start_run(payload: Payload) -> Payload:
     """Create the run row (status Running)."""
     pipeline, run_id = _ids(payload)
     record = runs.start_run(deps.storage(), pipeline, run_id, payload.get("trigger", "http"))
@@ -27,7 +32,7 @@ def start_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.INGEST_DATASET)
-def ingest_dataset(payload: dict[str, Any]) -> dict[str, Any]:
+def ingest_dataset(payload: Payload) -> Payload:
     """Read the source and version it by content."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "ingest") as detail:
@@ -38,7 +43,7 @@ def ingest_dataset(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.VALIDATE_DATASET)
-def validate_dataset(payload: dict[str, Any]) -> dict[str, Any]:
+def validate_dataset(payload: Payload) -> Payload:
     """Validate, quarantine, split and profile the dataset version."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "validate") as detail:
@@ -50,7 +55,7 @@ def validate_dataset(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.SUBMIT_TRAINING_JOB)
-def submit_training_job(payload: dict[str, Any]) -> dict[str, Any]:
+def submit_training_job(payload: Payload) -> Payload:
     """Submit the training job (idempotent by run id)."""
     storage, spec = deps.storage(), load_spec(payload["spec"])
     with runs.step(storage, *_ids(payload), "submit") as detail:
@@ -61,20 +66,20 @@ def submit_training_job(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.GET_TRAINING_JOB_STATUS)
-def get_training_job_status(payload: dict[str, Any]) -> dict[str, Any]:
+def get_training_job_status(payload: Payload) -> Payload:
     """Poll the job (and mirror its checkpoints to Blob)."""
     spec = load_spec(payload["spec"])
     return training.status(deps.storage(), deps.settings(), spec, payload["job"])
 
 
 @bp.activity_trigger(input_name="payload", activity=names.CANCEL_TRAINING_JOB)
-def cancel_training_job(payload: dict[str, Any]) -> dict[str, Any]:
+def cancel_training_job(payload: Payload) -> Payload:
     """Cancel the job."""
     return training.cancel(deps.settings(), load_spec(payload["spec"]), payload["job"])
 
 
 @bp.activity_trigger(input_name="payload", activity=names.COLLECT_TRAINING_OUTPUT)
-def collect_training_output(payload: dict[str, Any]) -> dict[str, Any]:
+def collect_training_output(payload: Payload) -> Payload:
     """Upload the trained ONNX as the run's candidate."""
     storage = deps.storage()
     result = training.collect(storage, deps.settings(), payload["run_id"], payload["job"])
@@ -84,7 +89,7 @@ def collect_training_output(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.EVALUATE_MODEL)
-def evaluate_model(payload: dict[str, Any]) -> dict[str, Any]:
+def evaluate_model(payload: Payload) -> Payload:
     """Candidate vs champion on the holdout; gate decisions stored on the run."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "evaluate") as detail:
@@ -105,7 +110,7 @@ def evaluate_model(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.REGISTER_MODEL)
-def register_model(payload: dict[str, Any]) -> dict[str, Any]:
+def register_model(payload: Payload) -> Payload:
     """Registry row + ONNX blob with lineage."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "register") as detail:
@@ -119,7 +124,7 @@ def register_model(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.DEPLOY_MODEL)
-def deploy_model(payload: dict[str, Any]) -> dict[str, Any]:
+def deploy_model(payload: Payload) -> Payload:
     """Move the production alias."""
     storage = deps.storage()
     with runs.step(storage, *_ids(payload), "deploy") as detail:
@@ -135,7 +140,7 @@ def deploy_model(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity=names.FINISH_RUN)
-def finish_run(payload: dict[str, Any]) -> dict[str, Any]:
+def finish_run(payload: Payload) -> Payload:
     """Final status and the details that explain it."""
     record = runs.finish_run(deps.storage(), *_ids(payload), payload["status"], payload.get("details", {}))
     return {"run_id": record.run_id, "status": record.status}
