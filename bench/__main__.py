@@ -1,6 +1,6 @@
 """Run the benchmarks in sequence and print their headline numbers: ``python -m bench [names...]``.
 
-Names are the module stems without ``_bench`` (``drift durable ingest scoring``); none means all.
+Names are the module stems without ``_bench`` (``coldstart drift durable ingest scoring``); none means all.
 Each benchmark runs as its own subprocess with a time limit, and a failing one does not stop the
 rest. ``drift`` runs under the bench venv (``BENCH_PYTHON``, default /work/.venv-bench/bin/python)
 when Evidently is importable there, so its Evidently comparison runs too; everything else runs
@@ -24,8 +24,9 @@ ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
 #: Run order: cheap and self-contained first, the HTTP stack last.
-ORDER = ["drift", "durable", "ingest", "scoring"]
+ORDER = ["coldstart", "drift", "durable", "ingest", "scoring"]
 RESULT_FILES = {
+    "coldstart": "coldstart.json",
     "drift": "drift.json",
     "durable": "durable.json",
     "ingest": "ingest.json",
@@ -132,7 +133,20 @@ def _scoring(d: dict[str, Any]) -> str:
     )
 
 
+def _coldstart(d: dict[str, Any]) -> str:
+    imports = d.get("imports", {})
+    first = d.get("first_request", {})
+    return (
+        f"import {_fmt(_get(imports, 'app', 'seconds_median'), ' s', 2)} / "
+        f"{_fmt(_get(imports, 'app', 'rss_mb_median'), ' MB', 0)} = "
+        f"{_fmt(imports.get('ratio_time'), 'x', 1)} bare DFApp; first score "
+        f"{_fmt(first.get('first_request_ms_median'), ' ms', 0)} vs warm "
+        f"{_fmt(first.get('warm_request_ms_median'), ' ms', 1)}"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "coldstart": _coldstart,
     "drift": _drift,
     "durable": _durable,
     "ingest": _ingest,
