@@ -26,7 +26,7 @@ class ModelMetrics(BaseModel):
     task: str
     rows: int
     values: dict[str, float] = Field(
-        description="auc/accuracy/f1 or rmse/mae/r2 + latency_p95_ms, size_bytes."
+        description="Every metric of the task in shared.models.metrics.REGISTRY + latency_p95_ms, size_bytes."
     )
 
 

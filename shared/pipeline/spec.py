@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import ValidationError
-from shared.pipeline.metrics import UNIT_INTERVAL_METRICS, metrics_for
+from shared.models.metrics import REGISTRY, metrics_for
 from shared.pipeline.operations import Approval, Budget, Deployment, Gates, Monitoring, Ncrontab
 from shared.pipeline.sections import (
     UNION_TAGS,
@@ -71,15 +71,12 @@ class PipelineSpec(BaseModel):
                     f"gates.absolute.{metric}",
                     f"metric {metric!r} is not valid for {self.task}; use one of {sorted(valid)}",
                 )
-            if metric in UNIT_INTERVAL_METRICS:
-                gate = self.gates.absolute[metric]
-                for bound in ("min", "max"):
-                    value = getattr(gate, bound)
-                    if value is not None and not 0.0 <= value <= 1.0:
-                        raise _FieldError(
-                            f"gates.absolute.{metric}.{bound}",
-                            f"{metric} lies in [0, 1]; {value} is unreachable",
-                        )
+            gate = self.gates.absolute[metric]
+            for bound in ("min", "max"):
+                value = getattr(gate, bound)
+                problem = REGISTRY[metric].check_bound(value) if value is not None else None
+                if problem is not None:
+                    raise _FieldError(f"gates.absolute.{metric}.{bound}", problem)
         cc = self.gates.champion_challenger
         if cc is not None and cc.metric not in valid:
             raise _FieldError(

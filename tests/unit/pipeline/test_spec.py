@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from shared.errors import ValidationError
-from shared.pipeline.metrics import metric_direction
+from shared.models.metrics import direction_of
 from shared.pipeline.spec import PipelineSpec, load_spec, load_spec_file
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,7 +39,7 @@ def test_diabetes_example_loads_as_regressor() -> None:
     assert spec.task == "regression"
     assert spec.split.train == 0.8
     assert spec.gates.champion_challenger is not None
-    assert metric_direction(spec.task, spec.gates.champion_challenger.metric) == "lower"
+    assert direction_of(spec.gates.champion_challenger.metric) == "lower"
 
 
 def test_yaml_text_and_dict_give_the_same_spec() -> None:
