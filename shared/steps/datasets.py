@@ -1,13 +1,17 @@
 """Ingest and validate steps: read the source, version it by content, validate, split, profile.
 
 Blob layout (containers from DESIGN section 4):
-  datasets/<pipeline>/<version>/ingested.parquet, issues.parquet, ingest.json, <split>.parquet
-  quarantine/<pipeline>/<version>.csv      profiles/<pipeline>/<version>.json, baseline.json
-Same bytes -> same version -> the stored results are reused and nothing new is written.
+  datasets/<pipeline>/<version>/ingested.parquet, issues.parquet, ingest.json,
+  datasets/<pipeline>/<version>/<rules>/<split>.parquet
+  quarantine/<pipeline>/<version>/<rules>.csv   profiles/<pipeline>/<version>/<rules>.json, baseline.json
+Same bytes -> same version -> the ingested rows are reused. A validation is reused only for the same
+version AND the same data rules (``rules_key``): changing the target or an expectation on the same
+file validates again, into its own ``<rules>`` folder, so earlier runs' splits stay readable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from typing import Any
@@ -19,7 +23,10 @@ from shared.data.prepare import ingest_overrides, prepare_dataset
 from shared.data.schema import BaselineSchema
 from shared.data.split import to_parquet_bytes
 from shared.errors import NotFoundError
+from shared.pipeline.sections import Source
 from shared.pipeline.spec import PipelineSpec
+from shared.settings import Settings, load_settings
+from shared.steps import sources
 from shared.storage.factory import Storage
 from shared.storage.records import DatasetRecord
 
@@ -41,11 +48,10 @@ def load_baseline(storage: Storage, pipeline: str) -> BaselineSchema | None:
     return BaselineSchema.from_json(storage.blobs.get_bytes("profiles", name))
 
 
-def _source_bytes(storage: Storage, spec: PipelineSpec) -> bytes | None:
-    if spec.source.kind != "blob":
-        return None
-    container, _, name = spec.source.location.partition("/")
-    return storage.blobs.get_bytes(container, name, verify=False)  # user data: no sha256 recorded
+def _confined_source(storage: Storage, spec: PipelineSpec, settings: Settings) -> tuple[Source, bytes | None]:
+    """The source checked against the data roots/containers (file: resolved path; blob: its bytes)."""
+    source = sources.confine(spec.source, settings)
+    return source, sources.read_blob_source(storage, source, settings) if source.kind == "blob" else None
 
 
 def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
@@ -67,12 +73,11 @@ def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
     }
 
 
-def ingest(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
+def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = None) -> dict[str, Any]:
     """Read and type the source; a version seen before is reused without new writes."""
     baseline = load_baseline(storage, spec.name)
-    result = ingest_source(
-        spec.source, data=_source_bytes(storage, spec), overrides=ingest_overrides(spec, baseline)
-    )
+    source, data = _confined_source(storage, spec, settings or load_settings())
+    result = ingest_source(source, data=data, overrides=ingest_overrides(spec, baseline))
     version = result.dataset_version
     existing = storage.datasets.try_get(spec.name, version)
     if existing is not None:
@@ -99,6 +104,16 @@ def ingest(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
     return dataset_summary(record, reused=False)
 
 
+def rules_key(spec: PipelineSpec) -> str:
+    """Hash of everything in the spec that decides a validation's outcome (same rules, same key)."""
+    rules = spec.model_dump(
+        mode="json",
+        include={"target", "task", "schema_overrides", "expectations", "split", "reject_threshold"},
+    )
+    canonical = json.dumps(rules, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 def _load_ingested(storage: Storage, record: DatasetRecord) -> IngestResult:
     prefix = f"{record.dataset}/{record.content_hash}"
     meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
@@ -112,12 +127,13 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
     record = storage.datasets.try_get(spec.name, version)
     if record is None:
         raise NotFoundError(f"dataset {spec.name}/{version} was not ingested", field="dataset")
-    if record.status in ("validated", "rejected"):
+    key = rules_key(spec)
+    if record.status in ("validated", "rejected") and record.rules_key == key:
         return dataset_summary(record, reused=True)
     baseline = load_baseline(storage, spec.name)
     prepared = prepare_dataset(_load_ingested(storage, record), spec, baseline)
     v = prepared.validation
-    prefix = _prefix(spec, version)
+    prefix = f"{_prefix(spec, version)}/{key}"
     quarantine = storage.blobs.put_bytes(
         "quarantine", f"{prefix}.csv", v.quarantine_csv(), content_type="text/csv"
     )
@@ -148,6 +164,7 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             "profile_blob": profile_blob,
             "quarantine_blob": quarantine.name,
             "schema_": json.loads(v.baseline.to_json()),
+            "rules_key": key,
         }
     )
     storage.datasets.upsert(updated)

@@ -48,7 +48,7 @@ class RunRecord(Record):
     run_id: str
     """Orchestration instance id (RowKey)."""
     status: str = "Pending"
-    """Pending, Running, Succeeded, Failed, DataRejected, GateRejected, ..."""
+    """A ``shared.contracts.RunStatus`` value: Pending, Running, AwaitingApproval, or a terminal one."""
     step_timings: dict[str, float] = Field(default_factory=dict)
     """Seconds spent per step name."""
     dataset_version: str | None = None
@@ -67,6 +67,8 @@ class RunRecord(Record):
     """End time (UTC), once finished."""
     error: str | None = None
     """Why the run failed, when it did."""
+    reason: str | None = None
+    """Why the run ended as it did (every terminal status has one)."""
     trigger: str = "http"
     """What started the run: http, cli, schedule, drift."""
     steps: list[dict[str, Any]] = Field(default_factory=list)
@@ -112,6 +114,8 @@ class DatasetRecord(Record):
     """Typed, normalised rows as read (Parquet), input of validation."""
     issues_blob: str | None = None
     """Row problems found while reading (Parquet)."""
+    rules_key: str | None = None
+    """Hash of the spec's data rules the validation fields were computed with (None before validation)."""
 
     model_config = ConfigDict(use_attribute_docstrings=True, populate_by_name=True, serialize_by_alias=True)
 
