@@ -93,10 +93,6 @@ class Host:
         self.runner = FunctionRunner(
             app, app_dir=options.app_dir, values=values, queue_options=host_json.queues
         )
-        check_reserved_routes(app, host_json.route_prefix)
-        for spec in app.functions:
-            if spec.trigger.type == "timerTrigger":
-                timer_schedule(spec)  # invalid schedules fail at start, naming the function
         self.durable: Any | None = None
         if app.has_durable:
             try:
@@ -211,6 +207,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # a stop signal during start-up still runs the clean-up below
 
 
+def index_app(app_dir: Path, host_json: HostJson, values: dict[str, str]) -> LoadedApp:
+    """Import and index the app as the worker does at start; DevhostError on anything it would refuse."""
+    expose_to_app(values)
+    os.chdir(app_dir)  # the worker runs with the app root as working directory
+    app = load_app(app_dir, values)
+    check_reserved_routes(app, host_json.route_prefix)
+    for spec in app.functions:
+        if spec.trigger.type == "timerTrigger":
+            timer_schedule(spec)  # invalid schedules fail at start, naming the function
+    return app
+
+
 def run(options: HostOptions) -> int:
     """Run devhost in the foreground; the process exit code."""
     _configure_logging()
@@ -226,8 +234,10 @@ def run(options: HostOptions) -> int:
                 f"{app_dir} has no function_app.py: pass --app with a Python v2 Functions app folder"
             )
         host_json = read_host_json(app_dir)
-        sock = listen(options.host, options.port)
         values = app_settings(app_dir)
+        # Index before anything starts: an app Azure would refuse never gets a port or an Azurite.
+        app = index_app(app_dir, host_json, values)
+        sock = listen(options.host, options.port)
         connection = _connection(values)
         if connection is None:
             azurite = Azurite()
@@ -246,9 +256,7 @@ def run(options: HostOptions) -> int:
                     f"AzureWebJobsStorage points at {', '.join(down)}, which does not answer "
                     "(start Azurite, or unset AzureWebJobsStorage to let devhost start its own)"
                 )
-        expose_to_app(values)
-        os.chdir(app_dir)  # the worker runs with the app root as working directory
-        app = load_app(app_dir, values)
+        expose_to_app(values)  # the storage setting chosen above
         keys = load_keys(app_dir, values)
         host = Host(options, app, host_json, values, keys, connection)
         _say("Functions:")

@@ -14,6 +14,8 @@ from devhost.timespan import parse_timespan
 #: devhost polls an idle queue at least this often (Azure's default cap is one minute; locally
 #: a message should be picked up within seconds).
 LOCAL_MAX_POLLING_INTERVAL = timedelta(seconds=2)
+#: What the host uses when an app has no host.json (plus an extension bundle, which devhost has no use for).
+DEFAULT_HOST_JSON: dict[str, Any] = {"version": "2.0"}
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,43 @@ def _int(section: dict[str, Any], key: str, default: int, low: int, high: int) -
     return value
 
 
+def _check_version(raw: dict[str, Any]) -> None:
+    # The host's rules and words (HostJsonFileConfigurationSource): "2.0" exactly, and required.
+    version = raw.get("version")
+    text = "" if version is None else str(version)
+    if not text:
+        raise AppLoadError(
+            "The host.json file is missing the required 'version' property. See "
+            "https://aka.ms/functions-hostjson for steps to migrate the configuration file."
+        )
+    if text != "2.0":
+        hint = (
+            "This does not correspond to the function runtime version, only to the schema version of "
+            "the host.json file. "
+            if text.lower().startswith("3")
+            else ""
+        )
+        raise AppLoadError(
+            f"'{text}' is an invalid value for host.json 'version' property. We recommend you set the "
+            f"'version' property to '2.0'. {hint}See https://aka.ms/functions-hostjson for more "
+            "information on this configuration file."
+        )
+
+
 def read_host_json(app_dir: Path) -> HostJson:
-    """Parse ``<app_dir>/host.json``; AppLoadError when missing or invalid."""
+    """Parse ``<app_dir>/host.json`` (the host's default when absent); AppLoadError when invalid."""
     path = app_dir / "host.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AppLoadError(f"{path} not found: an app folder needs function_app.py and host.json") from exc
+    except FileNotFoundError:
+        raw = dict(DEFAULT_HOST_JSON)  # as the host does; it writes the file, devhost leaves the folder alone
     except (OSError, json.JSONDecodeError) as exc:
         raise AppLoadError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise AppLoadError(f"{path} must hold a JSON object")
+    if not raw:
+        raw = dict(DEFAULT_HOST_JSON)  # an empty object gets the default too
+    _check_version(raw)
     extensions = raw.get("extensions") or {}
     http = extensions.get("http") or {}
     prefix = str(http.get("routePrefix", "api")).strip("/")

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azure.functions.decorators.function_app import FunctionRegister
-
 from devhost.durable import DURABLE_BINDING_TYPES
 from devhost.errors import AppLoadError, UnsupportedBindingError
+from devhost.indexing import check_functions, find_function_app
 from devhost.routes import RouteTemplate
 
 TRIGGER_TYPES = frozenset({"httpTrigger", "timerTrigger", "queueTrigger"})
@@ -114,16 +113,8 @@ def import_app_module(app_dir: Path) -> Any:
 
 
 def find_app(module: Any) -> Any:
-    """The module's FunctionApp (``app`` attribute, else the single FunctionApp instance)."""
-    candidate = getattr(module, "app", None)
-    if isinstance(candidate, FunctionRegister):
-        return candidate
-    apps = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
-    if len(apps) == 1:
-        return apps[0]
-    if not apps:
-        raise AppLoadError("function_app.py defines no FunctionApp (e.g. `app = func.FunctionApp()`)")
-    raise AppLoadError("function_app.py defines several FunctionApp instances; name the one to serve `app`")
+    """The module's one top-level FunctionApp (the worker refuses none or several, so does devhost)."""
+    return find_function_app(module)
 
 
 def _resolve(value: Any, values: Mapping[str, str], where: str) -> Any:
@@ -176,25 +167,6 @@ def _check_binding(fn_name: str, binding: Binding, is_trigger: bool) -> None:
         raise AppLoadError(f"function '{fn_name}' binding '{binding.name}': timerTrigger needs a schedule")
 
 
-def _check_parameters(spec: FunctionSpec) -> None:
-    # Mirrors the Python worker's indexing check: every parameter needs a binding and vice versa.
-    params = inspect.signature(spec.user_function).parameters
-    bound = {b.name for b in spec.bindings if b.name != "$return"}
-    declared = set(params)
-    if "context" in declared and "context" not in bound:
-        declared.discard("context")
-    extra = sorted(declared - bound)
-    missing = sorted(bound - declared)
-    if extra:
-        raise AppLoadError(
-            f"function '{spec.name}': parameters {', '.join(extra)} are declared in Python but not bound"
-        )
-    if missing:
-        raise AppLoadError(
-            f"function '{spec.name}': bindings {', '.join(missing)} have no parameter in the Python function"
-        )
-
-
 def _index_function(fn: Any, values: Mapping[str, str]) -> FunctionSpec:
     name = str(fn.get_function_name())
     if not _FUNCTION_NAME.match(name):
@@ -224,8 +196,6 @@ def _index_function(fn: Any, values: Mapping[str, str]) -> FunctionSpec:
         route=route,
         methods=methods,
     )
-    if trigger.type in TRIGGER_TYPES:
-        _check_parameters(spec)
     return spec
 
 
@@ -265,6 +235,7 @@ def load_app(app_dir: Path, values: Mapping[str, str]) -> LoadedApp:
         raw_functions = tuple(app.get_functions())
     except Exception as exc:
         raise AppLoadError(f"indexing the app's functions failed: {exc}") from exc
+    check_functions(raw_functions)  # the worker's rules first: what Azure refuses, devhost refuses alike
     functions = tuple(_index_function(fn, values) for fn in raw_functions)
     if not functions:
         raise AppLoadError("the app registers no functions")

@@ -112,8 +112,24 @@ def test_missing_setting_in_binding_expression(tmp_path: Path) -> None:
 def test_missing_files(tmp_path: Path) -> None:
     with pytest.raises(AppLoadError, match=r"function_app\.py"):
         load_app(tmp_path, {})
-    with pytest.raises(AppLoadError, match=r"host\.json"):
+    # No host.json: the host's default ({"version": "2.0"}), as `func start` does; nothing is written.
+    assert read_host_json(tmp_path).raw == {"version": "2.0"}
+    assert not (tmp_path / "host.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"extensions": {}}', "The host.json file is missing the required 'version' property."),
+        ('{"version": ""}', "missing the required 'version' property"),
+        ('{"version": "3.0"}', "'3.0' is an invalid value for host.json 'version' property."),
+    ],
+)
+def test_host_json_version_is_required(tmp_path: Path, body: str, message: str) -> None:
+    (tmp_path / "host.json").write_text(body)
+    with pytest.raises(AppLoadError) as caught:
         read_host_json(tmp_path)
+    assert message in str(caught.value)
 
 
 def test_host_json_queue_defaults(tmp_path: Path) -> None:
