@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import AlreadyExistsError, NotFoundError
+from shared.errors import AlreadyExistsError, ConcurrencyConflictError, IntegrityError, NotFoundError
 from shared.models.evaluate import evaluate_candidate
 from shared.models.gates import parse_gates
 from shared.models.onnx_io import LoadedModel, load_model
@@ -81,6 +81,24 @@ def _audit(storage: Storage, entity: str, action: str, reason: str, data: dict[s
     audit.record(storage, entity, action, reason, data, actor="pipeline")
 
 
+#: How many version numbers one registration tries before giving up (transient: retried later).
+MAX_VERSION_ATTEMPTS = 64
+
+
+def version_blob_name(model: str, version: str, sha256: str) -> str:
+    """Where a version's ONNX lives: the sha256 is part of the name, so a name only ever holds one content."""
+    return f"{model}/{version}/sha256-{sha256}.onnx"
+
+
+def _write_version_blob(storage: Storage, record: ModelRecord, data: bytes) -> None:
+    """Create the version's blob (If-None-Match: *); a blob already there must hold exactly these bytes."""
+    try:
+        storage.blobs.put_bytes("models", record.onnx_blob, data, overwrite=False)
+    except AlreadyExistsError:
+        # An earlier attempt of this activity got this far: keep its blob only if it verifies.
+        storage.blobs.get_bytes("models", record.onnx_blob, expected_sha256=record.sha256)
+
+
 def register(
     storage: Storage,
     spec: PipelineSpec,
@@ -89,22 +107,29 @@ def register(
     candidate: dict[str, Any],
     evaluation: dict[str, Any],
 ) -> dict[str, Any]:
-    """Next version row + ONNX blob; a re-run for the same run returns the version it made."""
+    """Reserve the next version (create-only row), then write its blob create-only.
+
+    Nothing is ever overwritten: the row insert decides who owns a version number, the blob name
+    carries the sha256 and is written with If-None-Match. A retried activity with the same bytes
+    finds its own row and returns it (finishing the blob if the first attempt died before it);
+    different bytes for the same run take a new version.
+    """
     model = spec.name
+    data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
+    digest = str(candidate["sha256"]).lower()
     existing = list(storage.models.query(pk=model))
     for record in existing:
-        if record.run_id == run_id:
+        if record.run_id == run_id and record.sha256 == digest:
+            _write_version_blob(storage, record, data)
             return _model_summary(record)
-    data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
-    next_number = max((int(r.version) for r in existing), default=0) + 1
-    for number in range(next_number, next_number + 20):
+    number = max((int(r.version) for r in existing), default=0) + 1
+    for _ in range(MAX_VERSION_ATTEMPTS):
         version = version_key(number)
-        blob = storage.blobs.put_bytes("models", f"{model}/{version}/model.onnx", data)
         record = ModelRecord(
             model=model,
             version=version,
-            onnx_blob=blob.name,
-            sha256=blob.sha256,
+            onnx_blob=version_blob_name(model, version, digest),
+            sha256=digest,
             metrics=dict(evaluation.get("metrics", {})),
             run_id=run_id,
             dataset_version=dataset["version"],
@@ -114,16 +139,20 @@ def register(
         try:
             storage.models.insert(record)
         except AlreadyExistsError:
-            continue  # another run took this number between our read and insert
+            number += 1  # another run reserved this number between our read and insert
+            continue
+        _write_version_blob(storage, record, data)
         _audit(
             storage,
             f"model:{model}",
             "register",
             f"run {run_id} passed its gates",
-            {"version": version, "run_id": run_id, "dataset_version": dataset["version"]},
+            {"version": version, "run_id": run_id, "dataset_version": dataset["version"], "sha256": digest},
         )
         return _model_summary(record)
-    raise AlreadyExistsError(f"could not allocate a version for model {model!r}", field="version")
+    raise ConcurrencyConflictError(
+        f"could not reserve a version of model {model!r} in {MAX_VERSION_ATTEMPTS} tries; retry later"
+    )
 
 
 def _model_summary(record: ModelRecord) -> dict[str, Any]:
@@ -139,8 +168,17 @@ def _model_summary(record: ModelRecord) -> dict[str, Any]:
 def deploy(storage: Storage, spec: PipelineSpec, run_id: str, model: dict[str, Any]) -> dict[str, Any]:
     """Move the spec's alias to the new version (ETag-guarded) and record it in deployments + audit."""
     name, version, alias = model["model"], model["version"], spec.deployment.alias
-    if storage.models.try_get(name, version) is None:
+    record = storage.models.try_get(name, version)
+    if record is None:
         raise NotFoundError(f"model {name} version {version} is not registered", field="version")
+    if model.get("sha256") and str(model["sha256"]).lower() != record.sha256:
+        raise IntegrityError(
+            f"model {name} version {version} holds sha256 {record.sha256}, not the {model['sha256']} "
+            "this run registered",
+            field="version",
+        )
+    # Only a version whose blob verifies (and loads) may take the alias: production must score.
+    load_version(storage, record)
     now = datetime.now(UTC)
     previous: dict[str, str | None] = {"version": None}
 
