@@ -11,8 +11,10 @@ from functions.health import bp as health_bp
 from functions.http_api import bp as pipelines_bp
 from functions.models_api import bp as models_bp
 from functions.monitoring import bp as monitoring_bp
+from functions.scripts_api import bp as scripts_bp
 from orchestrations.training import bp as training_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (health_bp, pipelines_bp, models_bp, training_bp, activities_bp, monitoring_bp, costs_bp):
     app.register_functions(blueprint)
+app.register_functions(scripts_bp)  # trainer scripts: admin-registered code

@@ -33,7 +33,7 @@ async def start_pipeline_run(
         raise ValidationError('body must be a JSON object like {"spec": {...}}', field="body")
     name = req.route_params["name"]
     storage = deps.storage()
-    spec = pipelines.resolve_spec(storage, name, body.get("spec"))
+    spec = pipelines.resolve_spec(storage, name, body.get("spec"), deps.settings())
     record = pipelines.register_spec(storage, spec)
     run_id = _new_run_id(name)
     await start_pipeline(client, storage, spec, run_id, str(body.get("trigger", "http")))

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+import pydantic
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.errors import ConfigurationError
@@ -57,6 +58,54 @@ def read_local_settings(app_dir: Path | None) -> dict[str, str]:
 def process_environment() -> dict[str, str]:
     """A copy of the process environment (the only place it is read)."""
     return dict(os.environ)
+
+
+#: The only variables of the host's environment a training script inherits (locale, PATH, GPUs).
+_JOB_INHERITED = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES")
+
+
+def job_environment(work_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment of a training script: no storage keys, no host settings or key store.
+
+    Only PATH/locale/GPU basics are inherited; HOME and TMPDIR point into the job's own working
+    folder; ``extra`` adds the documented MLOPS_DATA_DIR/OUTPUT_DIR/CHECKPOINT_DIR.
+    """
+    env = {name: os.environ[name] for name in _JOB_INHERITED if name in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env.update(
+        {"HOME": str(work_dir), "TMPDIR": str(work_dir), "PYTHONNOUSERSITE": "1", "PYTHONUNBUFFERED": "1"}
+    )
+    env.update(extra or {})
+    return env
+
+
+#: Containers of the app itself: never a data source, never a data container in the settings.
+INTERNAL_CONTAINERS = frozenset(
+    {
+        "datasets",
+        "quarantine",
+        "profiles",
+        "models",
+        "checkpoints",
+        "reports",
+        "inference-logs",
+        "table-spill",
+        "trainer-scripts",
+        "deploymentpackage",
+    }
+)
+# The Functions host's and the Durable task hub's containers (azure-webjobs-hosts, <hub>-leases, ...).
+_INTERNAL_PREFIXES = ("azure-webjobs", "mlopshub", "testhubname")
+_INTERNAL_SUFFIXES = ("-leases", "-largemessages", "-applease")
+
+
+def is_internal_container(name: str) -> bool:
+    """True for a container the app, the Functions host or the task hub uses for itself."""
+    return (
+        name in INTERNAL_CONTAINERS
+        or name.startswith(_INTERNAL_PREFIXES)
+        or name.endswith(_INTERNAL_SUFFIXES)
+    )
 
 
 def merged_values(app_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -141,6 +190,29 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLOPS_AZURITE_DIR", "azurite_dir"),
         description="Folder holding the project's npm-installed Azurite (default .tools/azurite).",
     )
+    data_roots_setting: str = Field(
+        default="",
+        validation_alias=AliasChoices("MLOPS_DATA_ROOTS", "data_roots"),
+        description="Folders local file sources may lie under (os.pathsep-separated; empty: none).",
+    )
+    data_containers_setting: str = Field(
+        default="data",
+        validation_alias=AliasChoices("MLOPS_DATA_CONTAINERS", "data_containers"),
+        description="Blob containers blob sources may name (comma-separated; never an internal one).",
+    )
+    azure_site_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "azure_site_name"),
+        description="Set by App Service/Functions on Azure (read-only there): the app runs on Azure.",
+    )
+
+    @field_validator("data_containers_setting")
+    @classmethod
+    def _no_internal_data_container(cls, value: str) -> str:
+        for name in (part.strip() for part in value.split(",")):
+            if name and is_internal_container(name):
+                raise ValueError(f"{name!r} is an internal container of the app and cannot hold user data")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -160,6 +232,22 @@ class Settings(BaseSettings):
         return not self.storage_connection_string and bool(
             self.blob_service_uri or self.queue_service_uri or self.table_service_uri
         )
+
+    @property
+    def data_roots(self) -> tuple[Path, ...]:
+        """The resolved folders local file sources may lie under (none unless configured)."""
+        parts = (p.strip() for p in self.data_roots_setting.split(os.pathsep))
+        return tuple(Path(p).expanduser().resolve() for p in parts if p)
+
+    @property
+    def data_containers(self) -> tuple[str, ...]:
+        """The blob containers blob sources may name."""
+        return tuple(dict.fromkeys(p.strip() for p in self.data_containers_setting.split(",") if p.strip()))
+
+    @property
+    def on_azure(self) -> bool:
+        """True inside an Azure Function App (the platform sets WEBSITE_SITE_NAME/WEBSITE_INSTANCE_ID)."""
+        return bool(self.azure_site_name)
 
     @property
     def has_storage(self) -> bool:
@@ -194,10 +282,16 @@ def load_settings(app_dir: Path | None = None, environ: Mapping[str, str] | None
     ``environ`` replaces the process environment (tests, child processes given their own).
     """
     local: dict[str, Any] = dict(read_local_settings(app_dir))
-    if environ is not None:
-        local.update(environ)
-        return _IsolatedSettings(**local)  # the real process environment is not read
-    return Settings(**local)
+    try:
+        if environ is not None:
+            local.update(environ)
+            return _IsolatedSettings(**local)  # the real process environment is not read
+        return Settings(**local)
+    except pydantic.ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in err["loc"]) or "settings"  # the alias it was read from
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"setting {where}: {message}") from None
 
 
 class _IsolatedSettings(Settings):

@@ -56,6 +56,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'MLOPS_AZUREML_RESOURCE_GROUP', value: azureMlResourceGroup }
         { name: 'MLOPS_AZUREML_WORKSPACE', value: azureMlWorkspace }
         { name: 'MLOPS_AZUREML_COMPUTE', value: azureMlCompute }
+        // Data sources: no local folders on Azure; blob sources only in the 'data' container.
+        { name: 'MLOPS_DATA_ROOTS', value: '' }
+        { name: 'MLOPS_DATA_CONTAINERS', value: 'data' }
       ]
     }
   }

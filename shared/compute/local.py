@@ -44,7 +44,6 @@ class LocalComputeConfig(BaseModel):
     type: Literal["local"] = "local"
     max_attempts: int = Field(2, ge=1, description="Launches allowed, counting restarts after a crash.")
     launch_grace_s: float = Field(30.0, gt=0, description="How long a claimed launch may lack its pid.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment for the job.")
 
 
 class LocalCompute:
@@ -124,7 +123,9 @@ class LocalCompute:
         except FileExistsError:
             return False  # another poller launched this attempt
         write_state(job_dir, "queued", attempt=attempt, message=message)
-        env = {**process_environment(), **config.env}
+        # The runner is app code (it mirrors checkpoints to Blob, so it keeps the storage settings);
+        # the host's keys stay behind. A command trainer's script gets far less (job_environment).
+        env = {k: v for k, v in process_environment().items() if not k.startswith("DEVHOST_")}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         argv = [
             self.python,
@@ -205,6 +206,7 @@ class LocalCompute:
     def _config(job_dir: Path) -> LocalComputeConfig:
         path = job_dir / SPEC_FILE
         raw = json.loads(path.read_text(encoding="utf-8"))["config"] if path.is_file() else {}
+        raw.pop("env", None)  # jobs submitted before job environments were fixed by the app
         return LocalComputeConfig.model_validate(raw)
 
     @staticmethod

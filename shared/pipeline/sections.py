@@ -6,7 +6,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SourceKind = Literal["blob", "file", "bundled"]
 DataFormat = Literal["csv", "parquet"]
@@ -119,6 +119,19 @@ class Expectations(_Strict):
         default_factory=dict, description="Per-column rules, keyed by column name."
     )
     min_rows: int = Field(default=1, ge=0, description="Fewest accepted rows a dataset may have.")
+    max_columns: int = Field(
+        default=1000,
+        ge=1,
+        description="Most columns a dataset may have; a wider one is rejected, naming both counts.",
+    )
+    allow_non_finite: bool = Field(
+        default=False,
+        description=(
+            "Whether NaN, inf and -inf (text such as 'nan', 'inf', '-inf', '1e999') may stay in numeric "
+            "columns. False (default): such rows are quarantined with reason 'non-finite number'. True: "
+            "they are kept, except where a min/max rule refuses them (NaN is in no range)."
+        ),
+    )
 
 
 class Split(_Strict):
@@ -157,12 +170,52 @@ class TorchMlpTrainer(_Strict):
     batch_size: int = Field(default=256, gt=0, description="Rows per optimisation step.")
 
 
+#: A trainer script is named, never located: one plain ``.py`` file name, no folders, no flags.
+SCRIPT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\.py$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_SCRIPT_ARGS = 64
+
+
 class CommandTrainer(_Strict):
-    """A user script run as the training job; it must write model.onnx and metrics.json."""
+    """A trainer script the app trusts, run as the training job; it writes model.onnx and metrics.json.
+
+    The script is named, not sent: one shipped with the app (``trainers/<name>``) or registered by
+    an admin (``POST /api/admin/scripts/<name>``). ``args`` are data handed to the script after its
+    path (never to the interpreter, never to a shell).
+    """
 
     kind: Literal["command"] = Field(description="Trainer kind.")
-    script: str = Field(min_length=1, description="Path of the script, relative to the spec.")
-    args: list[str] = Field(default_factory=list, description="Arguments passed to the script.")
+    script: str = Field(description="Name of a shipped or admin-registered trainer script, e.g. train.py.")
+    sha256: str | None = Field(
+        default=None, description="Pin: the run is refused unless the script's sha256 is this one."
+    )
+    args: list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=list, max_length=MAX_SCRIPT_ARGS, description="Arguments passed to the script."
+    )
+
+    @field_validator("script")
+    @classmethod
+    def _script_is_a_name(cls, value: str) -> str:
+        if not SCRIPT_NAME.match(value):
+            raise ValueError(
+                "must name a shipped or registered trainer script like 'train.py' (lowercase file "
+                f"name ending in .py; no paths, no interpreter flags), not {value!r}"
+            )
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256_is_hex(cls, value: str | None) -> str | None:
+        if value is not None and not _SHA256.match(value):
+            raise ValueError("must be 64 lowercase hex characters")
+        return value
+
+    @field_validator("args")
+    @classmethod
+    def _args_are_text(cls, value: list[str]) -> list[str]:
+        if any("\x00" in arg for arg in value):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 Trainer = Annotated[SklearnTrainer | TorchMlpTrainer | CommandTrainer, Field(discriminator="kind")]

@@ -10,6 +10,8 @@ from typing import Any
 
 from shared.errors import NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec, load_spec, load_spec_file
+from shared.settings import Settings
+from shared.steps import scripts, sources
 from shared.storage.factory import Storage
 from shared.storage.records import PipelineRecord
 
@@ -65,14 +67,36 @@ def check_runnable(spec: PipelineSpec) -> PipelineSpec:
     return spec
 
 
-def resolve_spec(storage: Storage, name: str, inline: Any = None) -> PipelineSpec:
-    """An inline spec (validated; its name must match), else the registered one, else an example."""
+def check_submission(storage: Storage, settings: Settings, spec: PipelineSpec) -> PipelineSpec:
+    """Refuse at submission (400 naming the field) what would fail the run: untrusted or misplaced
+    trainer code, a source outside the data roots/containers or missing, a target not in its header."""
+    if spec.trainer.kind == "command":
+        if spec.compute.kind == "local" and settings.on_azure:
+            raise ValidationError(
+                "on Azure, command trainers run on Azure ML compute, never inside the Function App: "
+                "set compute.kind to azureml",
+                field="compute.kind",
+            )
+        scripts.resolve_trainer_script(storage, spec.trainer)
+    sources.check_source(storage, spec.source, spec.target, settings)
+    return spec
+
+
+def resolve_spec(
+    storage: Storage, name: str, inline: Any = None, settings: Settings | None = None
+) -> PipelineSpec:
+    """An inline spec (validated; its name must match), else the registered one, else an example.
+
+    Given ``settings`` (a run is being requested), the spec also passes ``check_submission``.
+    """
     if inline is not None:
         spec = load_spec(inline)
         if spec.name != name:
             raise ValidationError(f"spec name {spec.name!r} does not match the URL's {name!r}", field="name")
-        return check_runnable(spec)
-    spec_or_none = latest_registered(storage, name) or bundled_example(name)
-    if spec_or_none is None:
-        raise NotFoundError(f"no pipeline named {name!r}: send the spec inline", field="name")
-    return check_runnable(spec_or_none)
+    else:
+        found = latest_registered(storage, name) or bundled_example(name)
+        if found is None:
+            raise NotFoundError(f"no pipeline named {name!r}: send the spec inline", field="name")
+        spec = found
+    check_runnable(spec)
+    return spec if settings is None else check_submission(storage, settings, spec)

@@ -21,6 +21,7 @@ from shared.compute.local import LocalCompute
 from shared.errors import ConfigurationError, NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings
+from shared.steps import scripts
 from shared.steps.datasets import read_frame
 from shared.storage.factory import Storage
 from shared.training.folder import write_job_folder
@@ -74,7 +75,8 @@ def trainer_config(spec: PipelineSpec) -> dict[str, Any]:
             "lr": t.lr,
             "batch_size": t.batch_size,
         }
-    return {"type": "command", "command": ["python", t.script, *t.args]}
+    # The script's sha256 is added when submit stages the verified script (scripts.stage_script).
+    return {"type": "command", "script": t.script, "args": list(t.args)}
 
 
 def _job_dirs(settings: Settings, job_name: str) -> tuple[Path, Path]:
@@ -98,7 +100,11 @@ def submit(
             target=spec.target,
             task=spec.task,
             features=features,
-            trainer=trainer_config(spec),
+            trainer=(
+                scripts.stage_script(storage, spec.trainer, data_dir)
+                if spec.trainer.kind == "command"
+                else trainer_config(spec)
+            ),
             seed=spec.split.seed,
         )
         holdout = read_frame(storage, splits["holdout"]) if "holdout" in splits else None

@@ -32,6 +32,8 @@ CONTAINERS = (
     "reports",
     "inference-logs",
     SPILL_CONTAINER,
+    "trainer-scripts",  # admin-registered trainer code (shared.steps.scripts)
+    "data",  # the default user data container (uploads, blob sources)
 )
 RETRAIN_QUEUE = "retrain-requests"
 

@@ -18,6 +18,8 @@ OPTIONAL = {
     "AzureWebJobsStorage__clientId",
     "MLOPS_INFERENCE_SAMPLE_RATE",
 }
+# Set by the App Service platform itself on Azure (read-only there); never provisioned.
+PLATFORM = {"WEBSITE_SITE_NAME"}
 # Read by the Functions host / SDKs rather than by our code.
 HOST_SETTINGS = {
     "AzureWebJobsStorage__credential",
@@ -41,7 +43,7 @@ def _provisioned() -> set[str]:
 
 
 def test_every_setting_the_code_reads_is_provisioned() -> None:
-    required = _code_settings() - LOCAL_ONLY - OPTIONAL
+    required = _code_settings() - LOCAL_ONLY - OPTIONAL - PLATFORM
     assert required - _provisioned() == set()
 
 

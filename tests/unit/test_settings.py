@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from shared.errors import ConfigurationError
-from shared.settings import load_settings
+from shared.settings import job_environment, load_settings
 
 
 def _write_local(tmp_path: Path, values: dict[str, str]) -> Path:
@@ -66,3 +67,43 @@ def test_broken_local_settings_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "local.settings.json").write_text("{not json")
     with pytest.raises(ConfigurationError, match=r"local\.settings\.json is not valid JSON"):
         load_settings(tmp_path, environ={})
+
+
+def test_data_roots_and_containers_default_to_none_and_data(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.data_roots == ()
+    assert settings.data_containers == ("data",)
+    assert not settings.on_azure
+
+
+def test_data_roots_are_resolved(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    roots = f"{tmp_path / 'x' / '..' / 'a'}{os.pathsep}{tmp_path / 'b'}"
+    settings = load_settings(
+        tmp_path, environ={"MLOPS_DATA_ROOTS": roots, "MLOPS_DATA_CONTAINERS": "data, raw"}
+    )
+    assert settings.data_roots == ((tmp_path / "a").resolve(), (tmp_path / "a").resolve())
+    assert settings.data_containers == ("data", "raw")
+
+
+@pytest.mark.parametrize(
+    "container", ["models", "datasets", "trainer-scripts", "azure-webjobs-hosts", "mlopshub-leases"]
+)
+def test_internal_containers_cannot_be_data_containers(tmp_path: Path, container: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"MLOPS_DATA_CONTAINERS.*{container}"):
+        load_settings(tmp_path, environ={"MLOPS_DATA_CONTAINERS": f"data,{container}"})
+
+
+def test_azure_is_recognised_from_the_platform_settings(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, environ={"WEBSITE_SITE_NAME": "my-app"}).on_azure
+    assert load_settings(tmp_path, environ={"WEBSITE_INSTANCE_ID": "abc123"}).on_azure
+
+
+def test_job_environment_keeps_basics_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AzureWebJobsStorage", "AccountKey=secret")
+    monkeypatch.setenv("MLOPS_WORK_DIR", "/srv/work")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    env = job_environment(tmp_path, {"MLOPS_DATA_DIR": "/d"})
+    assert env["LANG"] == "C.UTF-8" and env["HOME"] == str(tmp_path) and env["MLOPS_DATA_DIR"] == "/d"
+    assert "AzureWebJobsStorage" not in env and "MLOPS_WORK_DIR" not in env and "PATH" in env

@@ -1,17 +1,25 @@
-"""``command`` trainer: run the user's script; it must write ``model.onnx`` and ``metrics.json``.
+"""``command`` trainer: run a trusted trainer script; it must write ``model.onnx`` and ``metrics.json``.
 
-The script gets the dataset folder, an output folder and a checkpoints folder three ways: as
-``{data}``/``{out}``/``{checkpoints}`` placeholders in its argv (or, without placeholders, as
-two trailing arguments ``DATA OUT``) and as ``MLOPS_DATA_DIR``/``MLOPS_OUTPUT_DIR``/
-``MLOPS_CHECKPOINT_DIR``. It runs with the dataset folder as working directory; ``python`` as
-argv[0] means this interpreter. The model must follow the contract in shared.models.signature
-(one float input ``input``; ``probabilities`` columns in sorted training-label order, or
-``value``); the job stamps the metadata.
+The script is the file ``trainer_script.py`` the submit step copied into the dataset folder (a
+script shipped with the app or registered by an admin); ``job.json`` records its sha256 and the
+job refuses to run bytes that do not hash to it. The argv is always
+``[this interpreter, script, *args]``: the script path is the first argument after the
+interpreter, so no argument reaches the interpreter as a flag, and no shell sees any of them.
+``args`` may use the ``{data}``/``{out}``/``{checkpoints}`` placeholders (plain text
+replacement); without them the script gets two trailing arguments ``DATA OUT``. The folders are
+also in ``MLOPS_DATA_DIR``/``MLOPS_OUTPUT_DIR``/``MLOPS_CHECKPOINT_DIR``.
+
+The script runs in its own empty working folder (also its HOME and TMPDIR) with a minimal
+environment: PATH, locale and GPU selection only; no storage connection, keys or app settings.
+Inside an Azure Function App it does not run at all: there ``command`` trainers run on Azure ML.
+The model must follow the contract in shared.models.signature; the job stamps the metadata.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,35 +28,55 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import ValidationError
+from shared.errors import IntegrityError, ValidationError
 from shared.models.onnx_io import parse_onnx
-from shared.settings import process_environment
+from shared.settings import job_environment, load_settings
 from shared.training.dataset import TrainingData
 from shared.training.errors import TrainingFailedError
 from shared.training.spec import validate_model
 from shared.training.trainers.base import TrainOutput
 
 TAIL_CHARS = 4000
+#: Where the submit step puts the script in the dataset folder.
+SCRIPT_FILE = "trainer_script.py"
+_PLACEHOLDERS = ("{data}", "{out}", "{checkpoints}")
 
 
 class CommandConfig(BaseModel):
-    """``trainer`` block for ``type: command``."""
+    """``trainer`` block of ``job.json`` for ``type: command``."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["command"] = "command"
-    command: list[str] = Field(min_length=1, description="argv; may use {data}, {out}, {checkpoints}.")
+    script: str = Field(min_length=1, description="The script's name (shipped or registered).")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 the staged script must hash to.")
+    args: list[str] = Field(default_factory=list, description="Arguments after the script path.")
     timeout_s: float = Field(3600.0, gt=0, description="Wall-clock limit for the script.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
 
 
-def _argv(config: CommandConfig, data: Path, out: Path, checkpoints: Path) -> list[str]:
-    places = {"data": str(data), "out": str(out), "checkpoints": str(checkpoints)}
-    templated = any("{" in arg for arg in config.command)
-    argv = [arg.format(**places) if templated else arg for arg in config.command]
-    if argv[0] in ("python", "python3"):
-        argv[0] = sys.executable
-    return argv if templated else [*argv, str(data), str(out)]
+def script_argv(script: Path, args: list[str], data: Path, out: Path, checkpoints: Path) -> list[str]:
+    """``[interpreter, script, *args]`` with the folder placeholders replaced as plain text."""
+    places = {"{data}": str(data), "{out}": str(out), "{checkpoints}": str(checkpoints)}
+    templated = any(token in arg for arg in args for token in _PLACEHOLDERS)
+    filled = []
+    for arg in args:
+        filled.append(re.sub(r"\{data\}|\{out\}|\{checkpoints\}", lambda m: places[m.group(0)], arg))
+    tail = filled if templated else [*filled, str(data), str(out)]
+    return [sys.executable, str(script), *tail]
+
+
+def verified_script(data_dir: Path, expected_sha256: str) -> Path:
+    """The staged script, after checking that its bytes hash to ``expected_sha256``."""
+    path = data_dir / SCRIPT_FILE
+    if not path.is_file():
+        raise ValidationError(f"dataset folder lacks {SCRIPT_FILE}", field="job.trainer.script")
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected_sha256:
+        raise IntegrityError(
+            f"trainer script sha256 {actual} is not the recorded {expected_sha256}: refused to run it",
+            field="job.trainer.sha256",
+        )
+    return path
 
 
 def _outputs(stage: Path) -> tuple[bytes, dict[str, Any]]:
@@ -73,34 +101,41 @@ def _outputs(stage: Path) -> tuple[bytes, dict[str, Any]]:
 
 
 def train(data: TrainingData, checkpoints: Path | None) -> TrainOutput:
-    """Run the user's command in a scratch output folder and collect its model and metrics."""
+    """Run the verified script in its own folder and environment; collect its model and metrics."""
     config: CommandConfig = validate_model(CommandConfig, data.spec.trainer, "job.trainer")
+    if load_settings().on_azure:
+        raise ValidationError(
+            "command trainers do not run inside the Function App: use azureml compute",
+            field="compute.kind",
+        )
+    data_dir = data.data_dir.resolve()
+    script = verified_script(data_dir, config.sha256)
     with tempfile.TemporaryDirectory(prefix="mlops-command-") as scratch:
-        stage = Path(scratch) / "out"
+        stage, work = Path(scratch) / "out", Path(scratch) / "work"
         stage.mkdir()
-        ckpt = checkpoints or Path(scratch) / "checkpoints"
+        work.mkdir()
+        ckpt = checkpoints.resolve() if checkpoints else Path(scratch) / "checkpoints"
         ckpt.mkdir(parents=True, exist_ok=True)
-        data_dir = data.data_dir.resolve()
-        env = {
-            **process_environment(),
-            **config.env,
-            "MLOPS_DATA_DIR": str(data_dir),
-            "MLOPS_OUTPUT_DIR": str(stage),
-            "MLOPS_CHECKPOINT_DIR": str(ckpt),
-        }
-        argv = _argv(config, data_dir, stage, ckpt)
+        env = job_environment(
+            work,
+            {
+                "MLOPS_DATA_DIR": str(data_dir),
+                "MLOPS_OUTPUT_DIR": str(stage),
+                "MLOPS_CHECKPOINT_DIR": str(ckpt),
+            },
+        )
+        argv = script_argv(script, config.args, data_dir, stage, ckpt)
         try:
             done = subprocess.run(
                 argv,
-                cwd=data_dir,
+                cwd=work,
                 env=env,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
                 timeout=config.timeout_s,
                 check=False,
             )
-        except FileNotFoundError as exc:
-            raise ValidationError(f"command not found: {argv[0]}", field="job.trainer.command") from exc
         except subprocess.TimeoutExpired as exc:
             raise TrainingFailedError(f"command timed out after {config.timeout_s:g}s") from exc
         if done.returncode != 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from shared.compute.base import JobStatus
 from shared.compute.local import LocalCompute
 from shared.training.folder import split_frame, write_job_folder
 from shared.training.spec import JobSpec
+from shared.training.trainers.command import SCRIPT_FILE
 
 # A "user" trainer that writes a fixed softmax-regression ONNX with onnx.helper: no heavy imports.
 USER_SCRIPT = """
@@ -57,10 +59,11 @@ def make_job(tmp_path: Path) -> MakeJob:
             pl.Series("target", (x[:, 0] > 0).astype(np.int64))
         )
         train, val, holdout = split_frame(frame, seed=1)
-        trainer = {"type": trainer_type, "command": ["python", "train.py"]}
+        sha = hashlib.sha256(USER_SCRIPT.encode()).hexdigest()
+        trainer = {"type": trainer_type, "script": "train.py", "sha256": sha}
         spec = JobSpec(target="target", task="classification", features=["a", "b", "c", "d"], trainer=trainer)
         folder = write_job_folder(tmp_path / name, spec, train, val, holdout)
-        (folder / "train.py").write_text(USER_SCRIPT)
+        (folder / SCRIPT_FILE).write_text(USER_SCRIPT)
         (folder / "behaviour.json").write_text(json.dumps(behaviour))
         return folder
 

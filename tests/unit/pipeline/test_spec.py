@@ -139,7 +139,39 @@ BAD_SPECS: list[tuple[str, Mutation, str]] = [
         "deployment.canary.traffic",
     ),
     ("negative cooldown", lambda d: d["monitoring"].update(cooldown_hours=-1), "monitoring.cooldown_hours"),
+    (
+        "inline code as a script",
+        lambda d: d.update(trainer={"kind": "command", "script": "-c", "args": ["import os"]}),
+        "trainer.script",
+    ),
+    (
+        "script path instead of a name",
+        lambda d: d.update(trainer={"kind": "command", "script": "../../etc/evil.py"}),
+        "trainer.script",
+    ),
+    (
+        "old interpreter-command shape",
+        lambda d: d.update(trainer={"kind": "command", "script": "t.py", "command": ["python", "-c"]}),
+        "trainer.command",
+    ),
+    (
+        "script pin not a sha256",
+        lambda d: d.update(trainer={"kind": "command", "script": "t.py", "sha256": "abc"}),
+        "trainer.sha256",
+    ),
+    (
+        "NUL in a script argument",
+        lambda d: d.update(trainer={"kind": "command", "script": "t.py", "args": ["a\x00b"]}),
+        "trainer.args",
+    ),
 ]
+
+
+def test_command_trainer_names_a_script_and_pins_it() -> None:
+    data = copy.deepcopy(_example("breast_cancer.yaml"))
+    data["trainer"] = {"kind": "command", "script": "linear.py", "sha256": "a" * 64, "args": ["--c", "2"]}
+    trainer = load_spec(data).trainer
+    assert trainer.kind == "command" and trainer.script == "linear.py" and trainer.args == ["--c", "2"]
 
 
 @pytest.mark.parametrize(("case", "mutate", "field"), BAD_SPECS, ids=[c[0] for c in BAD_SPECS])

@@ -1,0 +1,173 @@
+"""Where a spec may read data from, and what can be checked about it at submission.
+
+Local file sources must lie under a configured data root (``MLOPS_DATA_ROOTS``; none by default,
+so every file source is refused), after symlinks and ``..`` are resolved. Blob sources must be in
+a configured data container (``MLOPS_DATA_CONTAINERS``, default ``data``; internal containers
+are refused by the settings). A source that is outside them, missing, or not a file gets one
+wording whatever the reason, so the answer tells nothing about what exists elsewhere.
+
+At submission the source's header (CSV: the first line, bounded; Parquet: the footer schema) is
+read to check that the target column is there.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.data.csv_reader import parse_header
+from shared.errors import NotFoundError, ValidationError
+from shared.pipeline.sections import Source
+from shared.settings import Settings
+from shared.storage.factory import Storage
+from shared.storage.names import validate_blob_name
+
+FIELD = "source.location"
+#: Longest CSV header line read at submission; a longer one is left to the ingest step.
+MAX_HEADER_BYTES = 1024 * 1024
+#: Largest Parquet footer read at submission.
+MAX_FOOTER_BYTES = 8 * 1024 * 1024
+
+
+def _file_refused(location: str) -> ValidationError:
+    return ValidationError(
+        f"source {location!r} is not a readable file under the configured data roots (MLOPS_DATA_ROOTS)",
+        field=FIELD,
+    )
+
+
+def _blob_refused(location: str) -> ValidationError:
+    return ValidationError(
+        f"source {location!r} is not a readable blob in the configured data containers "
+        "(MLOPS_DATA_CONTAINERS)",
+        field=FIELD,
+    )
+
+
+def confined_file(location: str, settings: Settings) -> Path:
+    """The resolved path of a file source under a data root (a relative one: the first root with it)."""
+    given = Path(location).expanduser()
+    candidates = [given] if given.is_absolute() else [root / given for root in settings.data_roots]
+    for candidate in candidates:
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):  # symlink loops, unreadable parents
+            continue
+        inside = any(resolved.is_relative_to(root) for root in settings.data_roots)
+        if inside and resolved.is_file():
+            return resolved
+    raise _file_refused(location)
+
+
+def confined_blob(location: str, settings: Settings) -> tuple[str, str]:
+    """``(container, name)`` of a blob source in an allowed data container (existence not checked)."""
+    container, _, name = location.partition("/")
+    if container not in settings.data_containers or not name:
+        raise _blob_refused(location)
+    validate_blob_name(name)  # before any call; the rules do not depend on what exists
+    return container, name
+
+
+def read_blob_source(storage: Storage, source: Source, settings: Settings) -> bytes:
+    """The bytes of a blob source in a data container (same refusal when it is missing)."""
+    container, name = confined_blob(source.location, settings)
+    try:
+        return storage.blobs.get_bytes(container, name, verify=False)  # user data: no sha256 recorded
+    except NotFoundError:
+        raise _blob_refused(source.location) from None
+
+
+def confine(source: Source, settings: Settings) -> Source:
+    """The source with a file location replaced by its checked, resolved path (others unchanged)."""
+    if source.kind == "file":
+        return source.model_copy(update={"location": str(confined_file(source.location, settings))})
+    if source.kind == "blob":
+        confined_blob(source.location, settings)
+    return source
+
+
+class _BlobRange(io.RawIOBase):
+    """A seekable read-only view of a blob that downloads only the ranges read (Parquet footers)."""
+
+    def __init__(self, storage: Storage, container: str, name: str) -> None:
+        self._blob = storage.clients.blob.get_blob_client(container, name)
+        self._size = int(self._blob.get_blob_properties().size)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        length = min(len(buffer), self._size - self._pos)
+        if length <= 0:
+            return 0
+        data = self._blob.download_blob(offset=self._pos, length=length).readall()
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _csv_columns(head: bytes, whole: bool) -> list[str] | None:
+    line_end = head.find(b"\n")
+    if line_end < 0 and not whole:
+        return None  # header longer than the bound: the ingest step will judge it
+    header = parse_header(head if line_end < 0 else head[: line_end + 1])
+    if header.problem is not None:
+        raise ValidationError(f"source header: {header.problem}", field=FIELD)
+    return header.columns
+
+
+def _columns(storage: Storage, source: Source, settings: Settings) -> list[str] | None:
+    fmt = source.resolved_format()
+    if source.kind == "file":
+        path = Path(source.location)
+        if fmt == "parquet":
+            return list(pq.read_schema(path).names)
+        with open(path, "rb") as handle:
+            head = handle.read(MAX_HEADER_BYTES)
+        return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
+    container, name = confined_blob(source.location, settings)
+    try:
+        reader = _BlobRange(storage, container, name)
+    except ResourceNotFoundError:
+        raise _blob_refused(source.location) from None
+    if fmt == "parquet":
+        with io.BufferedReader(reader, buffer_size=64 * 1024) as stream:
+            return list(pq.read_schema(stream).names)
+    head = reader.read(MAX_HEADER_BYTES) or b""
+    return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
+
+
+def check_source(storage: Storage, source: Source, target: str, settings: Settings) -> Source:
+    """Refuse a source outside the data roots/containers or missing, or without the target column."""
+    if source.kind == "bundled":
+        return source
+    confined = confine(source, settings)
+    try:
+        columns = _columns(storage, confined, settings)
+    except (OSError, ValueError) as exc:  # unreadable file, not Parquet (pyarrow raises ArrowInvalid)
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(
+            f"source {source.location!r} cannot be read as {confined.resolved_format()}: {exc}", field=FIELD
+        ) from None
+    if columns is not None and target not in columns:
+        shown = columns if len(columns) <= 20 else [*columns[:20], "..."]
+        raise ValidationError(
+            f"target column {target!r} is not in the source's header {shown}", field="target"
+        )
+    return confined
