@@ -12,10 +12,9 @@ from shared.models.onnx_io import LoadedModel, load_model
 from shared.pipeline.spec import PipelineSpec
 from shared.steps import audit
 from shared.steps.datasets import read_frame
+from shared.steps.pipelines import spec_version
 from shared.storage.factory import Storage
 from shared.storage.records import AliasRecord, DeploymentRecord, ModelRecord, version_key
-
-PRODUCTION = "production"
 
 
 def gate_specs(spec: PipelineSpec) -> list[dict[str, Any]]:
@@ -48,7 +47,7 @@ def load_version(storage: Storage, record: ModelRecord) -> LoadedModel:
     return load_model(data, expected_sha256=record.sha256, field=f"models/{record.model}/{record.version}")
 
 
-def champion_of(storage: Storage, model: str, alias: str = PRODUCTION) -> ModelRecord | None:
+def champion_of(storage: Storage, model: str, alias: str) -> ModelRecord | None:
     """The version an alias points at (None when the alias does not exist yet)."""
     pointer = storage.aliases.try_get(model, alias)
     if pointer is None:
@@ -64,7 +63,7 @@ def evaluate(
     holdout = read_frame(storage, holdout_blob)
     data = storage.blobs.get_bytes("models", candidate["blob"], expected_sha256=candidate["sha256"])
     cand = load_model(data, expected_sha256=candidate["sha256"], field="candidate")
-    champion_record = champion_of(storage, spec.name)
+    champion_record = champion_of(storage, spec.name, spec.deployment.alias)
     champion = load_version(storage, champion_record) if champion_record else None
     report = evaluate_candidate(cand, holdout, parse_gates(gate_specs(spec)), champion, target=spec.target)
     return {
@@ -133,6 +132,7 @@ def register(
             metrics=dict(evaluation.get("metrics", {})),
             run_id=run_id,
             dataset_version=dataset["version"],
+            spec_version=spec_version(spec),
             input_schema=dict(candidate.get("signature", {})),
             registered_at=datetime.now(UTC),
         )

@@ -8,13 +8,14 @@ State lives in `reports/schedule-state/<kind>/<name>.json`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.ncrontab import CronSchedule
-from shared.pipeline.spec import PipelineSpec, load_spec
+from shared.pipeline.spec import PipelineSpec
 from shared.steps import audit as audit_log
-from shared.steps.monitoring import drift_window
+from shared.steps.current_spec import current_specs
 from shared.storage.factory import Storage
 
 STATE_CONTAINER = "reports"
@@ -56,15 +57,36 @@ def due_occurrence(storage: Storage, kind: str, name: str, expression: str, now:
         occurrence = following
 
 
-def latest_specs(storage: Storage) -> dict[str, PipelineSpec]:
-    """The most recently registered spec of every pipeline."""
-    newest: dict[str, tuple[datetime, dict[str, Any]]] = {}
-    floor = datetime.min.replace(tzinfo=UTC)
-    for record in storage.pipelines.query():
-        at = record.registered_at or floor
-        if record.pipeline not in newest or at >= newest[record.pipeline][0]:
-            newest[record.pipeline] = (at, record.spec)
-    return {name: load_spec(spec) for name, (_, spec) in newest.items()}
+def previous_occurrence(schedule: CronSchedule, occurrence: datetime) -> datetime:
+    """The schedule's occurrence before ``occurrence`` (found by stepping back, then forward)."""
+    back = timedelta(hours=1)
+    start = occurrence - back
+    while schedule.next_after(start) >= occurrence:  # nothing in (start, occurrence): look further back
+        back *= 2
+        start = occurrence - back
+    previous = schedule.next_after(start)
+    while (following := schedule.next_after(previous)) < occurrence:
+        previous = following
+    return previous
+
+
+def period_hours(expression: str, occurrence: datetime) -> int:
+    """Whole hours since the schedule's previous occurrence (at least 1: logs are kept per hour)."""
+    schedule = CronSchedule.parse(expression)
+    gap = occurrence - previous_occurrence(schedule, occurrence)
+    return max(1, math.ceil(gap / timedelta(hours=1)))
+
+
+def schedule_window(expression: str, occurrence: datetime) -> tuple[datetime, datetime, str]:
+    """(since, until, window id): the whole hours of one schedule period ending at ``occurrence``.
+
+    A 6-hourly check looks at 6 hours, a daily one at 24; anything more frequent than hourly looks
+    at the last full hour, so its re-runs within the hour share one window id (and one request).
+    """
+    hours = period_hours(expression, occurrence)
+    until = occurrence.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    since = until - timedelta(hours=hours)
+    return since, until, f"{since:%Y-%m-%dT%H}" + ("" if hours == 1 else f"-{hours}h")
 
 
 def active_runs(storage: Storage, pipeline: str) -> list[str]:
@@ -80,7 +102,7 @@ def audit(storage: Storage, entity: str, action: str, reason: str, data: dict[st
 def scheduled_retrains(storage: Storage, now: datetime) -> list[dict[str, Any]]:
     """Pipelines whose retraining schedule is due: a start request each, or a recorded skip."""
     decisions: list[dict[str, Any]] = []
-    for name, spec in sorted(latest_specs(storage).items()):
+    for name, spec in current_specs(storage).items():
         if not spec.schedule:
             continue
         occurrence = due_occurrence(storage, "retrain", name, spec.schedule, now)
@@ -109,20 +131,24 @@ def drift_windows(
 ) -> list[tuple[PipelineSpec, datetime, datetime, str]]:
     """(spec, since, until, window id) of every deployed model whose drift check is due.
 
-    Scheduled checks cover the last full hour, so a window id (and the retrain request it may
-    send) is the same however often the check re-runs. A manual run (the admin API) checks every
-    deployed model over the current hour so far, so traffic just sent is included.
+    Scheduled checks cover the schedule's period before the due occurrence (``schedule_window``),
+    so a window id (and the retrain request it may send) is the same however often the check
+    re-runs. A manual run (the admin API) checks every deployed model over one period up to now,
+    so traffic just sent is included.
     """
     out: list[tuple[PipelineSpec, datetime, datetime, str]] = []
-    for name, spec in sorted(latest_specs(storage).items()):
+    for name, spec in current_specs(storage).items():
         if storage.aliases.try_get(name, spec.deployment.alias) is None:
             continue
-        if not manual and due_occurrence(storage, "drift", name, spec.monitoring.schedule, now) is None:
+        expression = spec.monitoring.schedule
+        occurrence = None if manual else due_occurrence(storage, "drift", name, expression, now)
+        if not manual and occurrence is None:
             continue
         mark_run(storage, "drift", name, now)
-        if manual:
-            since = now.replace(minute=0, second=0, microsecond=0)
+        if occurrence is None:
+            hours = period_hours(expression, CronSchedule.parse(expression).next_after(now))
+            since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
             out.append((spec, since, now, f"{since:%Y-%m-%dT%H}-to-{now:%H%M%S}"))
         else:
-            out.append((spec, *drift_window(now)))
+            out.append((spec, *schedule_window(expression, occurrence)))
     return out

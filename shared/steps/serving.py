@@ -22,7 +22,8 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from shared.errors import NotFoundError
 from shared.models.onnx_io import ModelCache
 from shared.models.scoring import score
-from shared.steps.models import PRODUCTION
+from shared.pipeline.operations import Deployment
+from shared.steps.current_spec import deployment_alias
 from shared.storage.errors import mapped_errors
 from shared.storage.factory import Storage
 from shared.storage.names import validate_blob_name
@@ -115,10 +116,23 @@ class Server:
         self.models = ModelCache()
         self.alias_ttl_s = alias_ttl_s
         self._aliases: dict[tuple[str, str], tuple[float, ModelRecord]] = {}
+        self._deployed: dict[str, tuple[float, str]] = {}
         self.log = log_buffer or InferenceLogBuffer(storage)
 
-    def resolve(self, model: str, alias: str = PRODUCTION) -> ModelRecord:
-        """The version an alias points at; cached for ``alias_ttl_s`` (a deploy shows within that)."""
+    def alias_of(self, model: str) -> str:
+        """The alias a model is served from: its current spec's ``deployment.alias`` (cached like aliases)."""
+        now = time.monotonic()
+        hit = self._deployed.get(model)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        # A model without a registered spec (registered by hand) is served from the spec's default alias.
+        alias = deployment_alias(self.storage, model) or Deployment().alias
+        self._deployed[model] = (now + self.alias_ttl_s, alias)
+        return alias
+
+    def resolve(self, model: str, alias: str | None = None) -> ModelRecord:
+        """The version an alias (default: the deployment's) points at; cached for ``alias_ttl_s``."""
+        alias = alias or self.alias_of(model)
         now = time.monotonic()
         hit = self._aliases.get((model, alias))
         if hit is not None and hit[0] > now:
@@ -135,7 +149,7 @@ class Server:
         return record
 
     def score(
-        self, model: str, payload: Any, *, alias: str = PRODUCTION, sample_rate: float = 1.0
+        self, model: str, payload: Any, *, alias: str | None = None, sample_rate: float = 1.0
     ) -> dict[str, Any]:
         """Predictions for the request's rows; sampled rows go to the inference log."""
         record = self.resolve(model, alias)
@@ -167,7 +181,7 @@ def score_rows(
     model: str,
     payload: Any,
     *,
-    alias: str = PRODUCTION,
+    alias: str | None = None,
     sample_rate: float = 1.0,
 ) -> dict[str, Any]:
     """One-off scoring (no alias cache) that writes its log lines before returning."""

@@ -137,6 +137,8 @@ class ModelRecord(Record):
     """Run that produced the model (lineage)."""
     dataset_version: str | None = None
     """Dataset version it was trained on (lineage)."""
+    spec_version: str | None = None
+    """Pipeline spec version that produced it (lineage; decides the current spec once deployed)."""
     input_schema: dict[str, Any] = Field(default_factory=dict)
     """Input columns and types the scorer validates requests against."""
     registered_at: datetime | None = None

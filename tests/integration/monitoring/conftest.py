@@ -75,7 +75,7 @@ def deploy(trained: Trained) -> Callable[..., Deployed]:
         run_id = f"{spec.name}-run1"
         summary = models.register(storage, spec, run_id, dataset, trained.candidate, {"metrics": {}})
         models.deploy(storage, spec, run_id, summary)
-        record = models.champion_of(storage, spec.name)
+        record = models.champion_of(storage, spec.name, spec.deployment.alias)
         assert record is not None
         return Deployed(storage=storage, spec=spec, record=record, dataset=dataset)
 

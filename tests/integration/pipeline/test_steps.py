@@ -113,12 +113,13 @@ def test_scoring_rejects_bad_requests_and_tampered_models(
         serving.score_rows(storage, ModelCache(), spec.name, {"rows": [{"a": 1}]})
     result = _run(storage, settings, spec, f"{spec.name}-run1")
     features = result["model"]
-    row = {name: 1.0 for name in models.champion_of(storage, spec.name).input_schema.get("features", [])}  # type: ignore[union-attr]
+    champion = models.champion_of(storage, spec.name, spec.deployment.alias)
+    row = {name: 1.0 for name in champion.input_schema.get("features", [])}  # type: ignore[union-attr]
     assert row, features
     with pytest.raises(ValidationError) as bad:
         serving.score_rows(storage, ModelCache(), spec.name, {"rows": [{**row, "mean radius": "big"}]})
     assert bad.value.field and "mean radius" in bad.value.field
-    record = models.champion_of(storage, spec.name)
+    record = models.champion_of(storage, spec.name, spec.deployment.alias)
     assert record is not None
     data = bytearray(storage.blobs.get_bytes("models", record.onnx_blob))
     data[-1] ^= 0xFF
