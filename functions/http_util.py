@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 
 from shared.errors import MlopsError, ValidationError, http_status_for
+from shared.safe_parse import load_json
 
 log = logging.getLogger("mlops.http")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,16 +43,44 @@ def error_response(exc: BaseException) -> func.HttpResponse:
 
 
 def json_body(req: func.HttpRequest, *, required: bool = False) -> Any:
-    """The request's JSON body (None when empty and not required); 400 naming the problem otherwise."""
+    """The request's JSON body (None when empty and not required); 400 naming the problem or limit."""
     raw = req.get_body()
     if not raw:
         if required:
             raise ValidationError("request body is required (JSON)", field="body")
         return None
+    return load_json(raw, field="body")
+
+
+def int_param(
+    req: func.HttpRequest, name: str, default: int, *, minimum: int = 0, maximum: int = 1000
+) -> int:
+    """An integer query parameter within [minimum, maximum]; 400 naming the parameter otherwise."""
+    text = req.params.get(name)
+    if text is None or text == "":
+        return default
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"request body is not valid JSON: {exc}", field="body") from exc
+        value = int(text)
+    except ValueError:
+        raise ValidationError(
+            f"query parameter {name} must be an integer, got {text[:40]!r}", field=name
+        ) from None
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"query parameter {name} must lie in [{minimum}, {maximum}]", field=name)
+    return value
+
+
+def day_param(req: func.HttpRequest, name: str = "day") -> str | None:
+    """An optional YYYY-MM-DD query parameter (None when absent); 400 naming it when malformed."""
+    text = req.params.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise ValidationError(f"query parameter {name} must be a date YYYY-MM-DD, got {text[:40]!r}", field=name)
 
 
 def handle_errors(fn: F) -> F:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import ValidationError
@@ -23,6 +22,7 @@ from shared.pipeline.sections import (
     Split,
     Trainer,
 )
+from shared.safe_parse import check_mapping, load_yaml
 
 
 class _FieldError(ValueError):
@@ -121,12 +121,15 @@ def _to_validation_error(exc: pydantic.ValidationError) -> ValidationError:
 def load_spec(text_or_dict: str | bytes | Mapping[str, Any]) -> PipelineSpec:
     """Parse and validate a spec from YAML text or a mapping; raise ValidationError naming the field."""
     if isinstance(text_or_dict, str | bytes):
-        try:
-            data = yaml.safe_load(text_or_dict)
-        except yaml.YAMLError as exc:
-            raise ValidationError(f"spec is not valid YAML: {exc}", field="spec") from exc
-    else:
+        # Bounded: size, nesting and alias expansion are checked before any object is built.
+        data = load_yaml(text_or_dict, field="spec")
+    elif isinstance(text_or_dict, Mapping):
+        check_mapping(text_or_dict, field="spec")
         data = dict(text_or_dict)
+    else:
+        raise ValidationError(
+            f"spec must be a mapping of fields or YAML text, not {type(text_or_dict).__name__}", field="spec"
+        )
     if not isinstance(data, dict):
         raise ValidationError("spec must be a mapping of fields", field="spec")
     try:
