@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import azure.functions as func
 
 from functions import deps
-from functions.http_util import handle_errors, json_response
+from functions.http_util import day_param, handle_errors, json_response
 from shared.steps import costs
 
 bp = func.Blueprint()
@@ -25,7 +25,7 @@ def daily_cost_report(timer: func.TimerRequest) -> None:
 @handle_errors
 def get_costs(req: func.HttpRequest) -> func.HttpResponse:
     """Current costs per run, model and day (optionally one `day`), with budget alerts; not stored."""
-    report = costs.build_report(deps.storage(), day=req.params.get("day"))
+    report = costs.build_report(deps.storage(), day=day_param(req))
     return json_response(costs.summary(report))
 
 
@@ -34,5 +34,5 @@ def get_costs(req: func.HttpRequest) -> func.HttpResponse:
 def run_cost_report(req: func.HttpRequest) -> func.HttpResponse:
     """Build and store the report now (rows, CSV, HTML, alerts)."""
     storage = deps.storage()
-    day = req.params.get("day")
+    day = day_param(req)
     return json_response(costs.persist_report(storage, costs.build_report(storage, day=day), day=day))

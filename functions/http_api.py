@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from functions import deps
-from functions.http_util import handle_errors, json_body, json_response
+from functions.http_util import handle_errors, int_param, json_body, json_response
 from functions.starter import start_pipeline
 from shared.errors import ValidationError
 from shared.steps import pipelines, runs
 
 bp = df.Blueprint()
+
+
+#: What started a run is the server's to say: every run started through this API is an "http" run.
+HTTP_TRIGGER = "http"
+#: Labels a client may still send (the CLI sends "cli"); they are accepted and recorded as "http".
+CLIENT_LABELS = frozenset({"http", "cli"})
+
+
+def _check_trigger(value: object) -> None:
+    """Refuse a caller-chosen trigger such as "drift": it would steer drift cooldowns and schedules."""
+    if value is None or value in CLIENT_LABELS:
+        return
+    raise ValidationError(
+        f"trigger is set by the server (runs started over HTTP are {HTTP_TRIGGER!r}); "
+        f"{str(value)[:40]!r} cannot be requested",
+        field="trigger",
+    )
+
+
+def _absolute(req: func.HttpRequest, path: str) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme and parts.netloc else path
 
 
 def _new_run_id(pipeline: str) -> str:
@@ -31,31 +54,25 @@ async def start_pipeline_run(
     body = json_body(req) or {}
     if not isinstance(body, dict):
         raise ValidationError('body must be a JSON object like {"spec": {...}}', field="body")
+    _check_trigger(body.get("trigger"))
     name = req.route_params["name"]
     storage = deps.storage()
     spec = pipelines.resolve_spec(storage, name, body.get("spec"), deps.settings())
     record = pipelines.register_spec(storage, spec)
     run_id = _new_run_id(name)
-    await start_pipeline(client, storage, spec, run_id, str(body.get("trigger", "http")))
-    links = client.get_client_response_links(req, run_id)
-    body_out = {
-        "run_id": run_id,
-        "pipeline": name,
-        "spec_version": record.spec_version,
-        "run_url": f"/api/runs/{run_id}",
-        **links,
-    }
-    return json_response(body_out, 202, headers={"Location": links["statusQueryGetUri"]})
+    await start_pipeline(client, storage, spec, run_id, HTTP_TRIGGER)
+    # App URLs only: the Durable client's response links carry the system key, which would let any
+    # function-key caller raise events (e.g. an approval) on its own run through the management API.
+    run_url = f"/api/runs/{run_id}"
+    body_out = {"run_id": run_id, "pipeline": name, "spec_version": record.spec_version, "run_url": run_url}
+    return json_response(body_out, 202, headers={"Location": _absolute(req, run_url)})
 
 
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @handle_errors
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     """Recent runs, newest first (`pipeline`, `top` query parameters)."""
-    try:
-        top = int(req.params.get("top", "50"))
-    except ValueError as exc:
-        raise ValidationError("top must be an integer", field="top") from exc
+    top = int_param(req, "top", 50, minimum=1)
     records = runs.list_runs(deps.storage(), req.params.get("pipeline"), top)
     return json_response({"runs": [r.model_dump(mode="json") for r in records]})
 

@@ -42,7 +42,7 @@ def test_pipeline_trains_gates_registers_deploys_and_serves(
 ) -> None:
     name = f"bc-{unique}"
     started = api.post(f"/api/pipelines/{name}/runs", {"spec": spec(name)})
-    assert started["run_id"].startswith(name) and started["statusQueryGetUri"]
+    assert started["run_id"].startswith(name) and started["run_url"] == f"/api/runs/{started['run_id']}"
     run = wait_for(api, started["run_id"], log_of)
     assert run["status"] == "Succeeded", run
     assert [s["name"] for s in run["steps"]] == [
