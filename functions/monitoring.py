@@ -9,9 +9,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions import deps
-from functions.http_util import handle_errors, json_response
+from functions.http_util import handle_errors, int_param, json_response
 from functions.starter import start_pipeline
-from shared.steps import monitoring, retrain, schedules
+from shared.errors import ValidationError
+from shared.steps import monitoring, retrain, retrain_queue, schedules
+from shared.storage.factory import Storage
 
 bp = df.Blueprint()
 log = logging.getLogger("mlops.monitoring")
@@ -35,34 +37,41 @@ def drift_monitor(timer: func.TimerRequest) -> None:
 @bp.durable_client_input(client_name="client")
 async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
     """Start the pipeline for a drift retrain request; duplicates and cooldowns start nothing."""
-    request = monitoring.parse_retrain_request(msg.get_body().decode("utf-8"))  # malformed -> poison
-    instance_id = monitoring.retrain_instance_id(request.model, request.window)
     storage = deps.storage()
+    attempt = int(msg.dequeue_count or 1)
+    text = retrain_queue.message_text(msg.get_body())  # host.json reads raw text: see retrain_queue
+    try:
+        request = monitoring.parse_retrain_request(text)
+    except ValidationError as exc:  # retrying cannot fix it: poison it once, now, with why
+        retrain_queue.poison(storage, msg.id, attempt, text, f"malformed request: {exc.message}")
+        return
+    try:
+        await _start_retrain(client, storage, request)
+    except Exception as exc:
+        if attempt < retrain_queue.MAX_DEQUEUE_COUNT:
+            raise  # the host makes it visible again and retries
+        log.exception("retrain request %s failed on its last attempt", msg.id)
+        reason = f"starting its run failed on attempt {attempt}: {type(exc).__name__}: {exc}"
+        retrain_queue.poison(storage, msg.id, attempt, text, reason)
+
+
+async def _start_retrain(
+    client: df.DurableOrchestrationClient, storage: Storage, request: monitoring.RetrainRequest
+) -> None:
+    instance_id = monitoring.retrain_instance_id(request.model, request.window)
     plan = retrain.plan_drift_retrain(storage, request.model, request.window, instance_id)
     status = await client.get_status(instance_id)
     if not plan["start"] or (status and status.runtime_status is not None):
         log.info("retrain %s not started: %s", instance_id, plan.get("reason", "instance exists"))
         return
-    spec = plan["spec"]
-    await start_pipeline(client, storage, spec, instance_id, "drift")
+    await start_pipeline(client, storage, plan["spec"], instance_id, "drift")
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=f"{RETRAIN_QUEUE}-poison", connection="AzureWebJobsStorage")
 def report_poison_retrain(msg: func.QueueMessage) -> None:
-    """Record why a retrain request ended in the poison queue: the audit entry keeps its body."""
-    body = msg.get_body().decode("utf-8", errors="replace")
-    try:
-        monitoring.parse_retrain_request(body)
-        reason = "the request was valid but starting its run failed 5 times; see the app's logs"
-    except Exception as exc:
-        reason = f"malformed request: {exc}"
-    schedules.audit(
-        deps.storage(),
-        "queue:retrain-requests",
-        "poison",
-        reason,
-        {"message_id": msg.id, "dequeue_count": msg.dequeue_count, "body": body[:4000]},
-    )
+    """One audit entry per poison message: reason, real dequeue count, and the body itself."""
+    text = retrain_queue.message_text(msg.get_body())
+    retrain_queue.record_poison(deps.storage(), retrain_queue.read_poison(text, msg.id))
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
@@ -81,9 +90,7 @@ async def scheduled_retraining(timer: func.TimerRequest, client: df.DurableOrche
 @handle_errors
 def get_drift(req: func.HttpRequest) -> func.HttpResponse:
     """Latest drift check of a model and its history (newest first)."""
-    history = monitoring.latest_drift(
-        deps.storage(), req.route_params["model"], int(req.params.get("top", "20"))
-    )
+    history = monitoring.latest_drift(deps.storage(), req.route_params["model"], int_param(req, "top", 20))
     return json_response(
         {"model": req.route_params["model"], "latest": history[0] if history else None, "history": history}
     )
