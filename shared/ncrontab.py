@@ -138,3 +138,17 @@ class CronSchedule:
         """ScheduleError unless some month holds a matching day (catches ``0 0 0 31 2 *``)."""
         if not any(day <= calendar.monthrange(2024, month)[1] for month in self.months for day in self.days):
             raise ScheduleError(f"NCRONTAB expression {self.expression!r} never occurs")
+
+
+def check_ncrontab(expression: str) -> str:
+    """``expression`` unchanged if it is a six-field NCRONTAB that fires; ValueError otherwise."""
+    if len(expression.split()) != 6:
+        # The Functions host also takes five fields, but a spec states seconds so schedules are unambiguous.
+        raise ValueError(
+            f"NCRONTAB needs 6 fields (second minute hour day month day-of-week): {expression!r}"
+        )
+    try:
+        CronSchedule.parse(expression).check_occurs()
+    except ScheduleError as exc:
+        raise ValueError(str(exc)) from None
+    return expression

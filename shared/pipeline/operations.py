@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from shared.pipeline.cron import check_ncrontab
+from shared.ncrontab import check_ncrontab
 
 Ncrontab = Annotated[str, AfterValidator(check_ncrontab)]
 
