@@ -5,6 +5,10 @@ to ``newBatchThreshold``; an empty queue is polled with exponential back-off fro
 ``maxPollingInterval`` (at most 2 s locally). A message is fetched invisible for 10 minutes; on
 success it is deleted; on failure it becomes visible again after ``visibilityTimeout``; the
 attempt that reaches ``maxDequeueCount`` copies it (same text) to ``<queue>-poison`` and deletes it.
+A message that is not valid for ``messageEncoding`` (base64) never runs: like the WebJobs Storage
+extension's MessageDecodingFailed handler, the host copies its raw text to ``-poison`` at once. A
+base64 trigger on that poison queue cannot decode it either, so it moves on to ``-poison-poison``;
+apps that must see every message read raw text (``messageEncoding: none``) and decode themselves.
 """
 
 from __future__ import annotations
