@@ -11,7 +11,7 @@ lint: bootstrap
 	$(PY) -m ruff check .
 
 typecheck: bootstrap
-	$(PY) -m mypy shared devhost cli
+	$(PY) -m mypy shared devhost cli functions orchestrations function_app.py
 
 test: bootstrap lint typecheck
 	$(PY) -m pytest

@@ -1,15 +1,49 @@
-"""Activity triggers: each parses its small JSON input and calls one step in shared/steps."""
+"""Activity triggers: each parses its typed input, calls one step in shared/, returns a StepReply.
+
+Every activity goes through ``runs.recorded``: the step is recorded on the run row, a permanent
+error comes back as a typed failure (never retried), a transient one raises (retried by the
+orchestrator's RetryOptions).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict  # noqa: UP035 - see Payload
+from collections.abc import Callable
+from typing import Any, Dict, TypeVar  # noqa: UP035 - see Payload
 
 import azure.durable_functions as df
+import pydantic
 
 from functions import deps
 from orchestrations import names
-from shared.pipeline.spec import load_spec
-from shared.steps import datasets, models, monitoring, runs, training
+from shared.contracts import (
+    ApprovalCheck,
+    AwaitApproval,
+    Contract,
+    DatasetRef,
+    DeployInput,
+    Deployment,
+    EvaluateInput,
+    Evaluation,
+    FinishRun,
+    JobInput,
+    JobState,
+    ModelRef,
+    RegisterInput,
+    RunIds,
+    StartRun,
+    StepFailure,
+    StepInput,
+    StepReply,
+    TrainingCandidate,
+    TrainingJob,
+    TrainInput,
+    ValidateInput,
+    ValidationResult,
+    VerifyApproval,
+)
+from shared.pipeline.spec import PipelineSpec, load_spec
+from shared.steps import approvals, champion_guard, datasets, models, monitoring, runs, training
+from shared.storage.factory import Storage
 
 bp = df.Blueprint()
 
@@ -18,129 +52,208 @@ bp = df.Blueprint()
 #: "non-type annotation", and then indexes no function of the app at all.
 Payload = Dict[str, Any]  # noqa: UP006
 
+I = TypeVar("I", bound=RunIds)  # noqa: E741 - the input contract
 
-def _ids(payload: Payload) -> tuple[str, str]:
-    return payload["pipeline"], payload["run_id"]
+
+def _activity(
+    payload: Payload,
+    contract: type[I],
+    step: str | None,
+    body: Callable[[Storage, I, dict[str, Any]], Contract],
+) -> Payload:
+    """Parse the input at the edge, run the body as a recorded step, return the reply as a dict."""
+    try:
+        request = contract.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        failure = StepFailure(
+            step=step or "input", error="ValidationError", message=f"bad activity input: {exc}"
+        )
+        return StepReply(failure=failure).to_payload()
+    storage = deps.storage()
+    reply = runs.recorded(
+        storage, request.pipeline, request.run_id, step, lambda d: body(storage, request, d)
+    )
+    return reply.to_payload()
+
+
+def _spec(request: StepInput) -> PipelineSpec:
+    return load_spec(request.spec)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_RUN)
 def start_run(payload: Payload) -> Payload:
-    """Create the run row (status Running)."""
-    pipeline, run_id = _ids(payload)
-    record = runs.start_run(deps.storage(), pipeline, run_id, payload.get("trigger", "http"))
-    return {"run_id": record.run_id, "status": record.status}
+    """Move the run row to Running."""
+
+    def body(storage: Storage, r: StartRun, _: dict[str, Any]) -> RunIds:
+        runs.start_run(storage, r.pipeline, r.run_id, r.trigger)
+        return RunIds(pipeline=r.pipeline, run_id=r.run_id)
+
+    return _activity(payload, StartRun, None, body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.INGEST_DATASET)
 def ingest_dataset(payload: Payload) -> Payload:
     """Read the source and version it by content."""
-    storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "ingest") as detail:
-        result = datasets.ingest(storage, load_spec(payload["spec"]))
-        detail.update(version=result["version"], rows_read=result["rows_read"], reused=result["reused"])
-    runs.update_run(storage, *_ids(payload), dataset_version=result["version"])
-    return result
+
+    def body(storage: Storage, r: StepInput, detail: dict[str, Any]) -> DatasetRef:
+        result = DatasetRef.model_validate(datasets.ingest(storage, _spec(r)))
+        detail.update(version=result.version, rows_read=result.rows_read, reused=result.reused)
+        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=result.version)
+        return result
+
+    return _activity(payload, StepInput, "ingest", body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.VALIDATE_DATASET)
 def validate_dataset(payload: Payload) -> Payload:
     """Validate, quarantine, split and profile the dataset version."""
-    storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "validate") as detail:
-        result = datasets.validate(storage, load_spec(payload["spec"]), payload["dataset"]["version"])
-        keys = ("rows_read", "rows_accepted", "rows_quarantined", "rejected", "reasons")
-        detail.update({k: result[k] for k in keys})
-    runs.update_run(storage, *_ids(payload), details={"validation": {k: result[k] for k in keys}})
-    return result
+
+    def body(storage: Storage, r: ValidateInput, detail: dict[str, Any]) -> ValidationResult:
+        result = ValidationResult.model_validate(datasets.validate(storage, _spec(r), r.dataset.version))
+        counts = result.model_dump(
+            include={"rows_read", "rows_accepted", "rows_quarantined", "rejected", "reasons"}
+        )
+        detail.update(counts)
+        runs.update_run(storage, r.pipeline, r.run_id, details={"validation": counts})
+        return result
+
+    return _activity(payload, ValidateInput, "validate", body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.SUBMIT_TRAINING_JOB)
 def submit_training_job(payload: Payload) -> Payload:
-    """Submit the training job (idempotent by run id)."""
-    storage, spec = deps.storage(), load_spec(payload["spec"])
-    with runs.step(storage, *_ids(payload), "submit") as detail:
-        handle = training.submit(storage, deps.settings(), spec, payload["run_id"], payload["dataset"])
+    """Submit the training job (idempotent by run id); the train step spans submit -> collect."""
+
+    def body(storage: Storage, r: TrainInput, detail: dict[str, Any]) -> TrainingJob:
+        handle = training.submit(storage, deps.settings(), _spec(r), r.run_id, r.dataset.model_dump())
         detail.update(handle)
-    runs.begin_step(storage, *_ids(payload), "train")  # spans submit -> collect: the job's wall time
-    return handle
+        runs.begin_step(storage, r.pipeline, r.run_id, "train", restart=False)
+        return TrainingJob.model_validate(handle)
+
+    return _activity(payload, TrainInput, "submit", body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.GET_TRAINING_JOB_STATUS)
 def get_training_job_status(payload: Payload) -> Payload:
-    """Poll the job (and mirror its checkpoints to Blob)."""
-    spec = load_spec(payload["spec"])
-    return training.status(deps.storage(), deps.settings(), spec, payload["job"])
+    """Poll the job (and mirror its checkpoints to Blob); polls are not recorded as steps."""
 
+    def body(storage: Storage, r: JobInput, _: dict[str, Any]) -> JobState:
+        return JobState.model_validate(
+            training.status(storage, deps.settings(), _spec(r), r.job.model_dump())
+        )
 
-@bp.activity_trigger(input_name="payload", activity=names.CANCEL_TRAINING_JOB)
-def cancel_training_job(payload: Payload) -> Payload:
-    """Cancel the job."""
-    return training.cancel(deps.settings(), load_spec(payload["spec"]), payload["job"])
+    return _activity(payload, JobInput, None, body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.COLLECT_TRAINING_OUTPUT)
 def collect_training_output(payload: Payload) -> Payload:
-    """Upload the trained ONNX as the run's candidate."""
-    storage = deps.storage()
-    result = training.collect(storage, deps.settings(), payload["run_id"], payload["job"])
-    detail = {"job": result["job"], "sha256": result["sha256"], "size": result["size"]}
-    runs.end_step(storage, *_ids(payload), "train", detail)
-    return result
+    """Upload the trained ONNX as the run's candidate and close the train step."""
+
+    def body(storage: Storage, r: JobInput, _: dict[str, Any]) -> TrainingCandidate:
+        result = TrainingCandidate.model_validate(
+            training.collect(storage, deps.settings(), r.run_id, r.job.model_dump())
+        )
+        detail = {"job": result.job, "sha256": result.sha256, "size": result.size}
+        runs.end_step(storage, r.pipeline, r.run_id, "train", detail)
+        return result
+
+    return _activity(payload, JobInput, None, body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.EVALUATE_MODEL)
 def evaluate_model(payload: Payload) -> Payload:
-    """Candidate vs champion on the holdout; gate decisions stored on the run."""
-    storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "evaluate") as detail:
-        spec = load_spec(payload["spec"])
-        result = models.evaluate(storage, spec, payload["dataset"], payload["candidate"])
-        detail.update(passed=result["passed"], champion_version=result["champion_version"])
-    runs.update_run(
-        storage,
-        *_ids(payload),
-        metrics=result["metrics"],
-        gate_decisions=result["decisions"],
-        details={
-            "champion_version": result["champion_version"],
-            "champion_metrics": result["champion_metrics"],
-        },
-    )
-    return result
+    """Candidate vs champion on the holdout; gate decisions stored on the run; no-change guard."""
+
+    def body(storage: Storage, r: EvaluateInput, detail: dict[str, Any]) -> Evaluation:
+        spec = _spec(r)
+        raw = models.evaluate(storage, spec, r.dataset.model_dump(), r.candidate.model_dump())
+        result = Evaluation.model_validate(raw)
+        no_change = champion_guard.no_change_reason(storage, spec, r.candidate.sha256, result)
+        result = result.model_copy(update={"no_change": no_change})
+        detail.update(passed=result.passed, champion_version=result.champion_version, no_change=no_change)
+        runs.update_run(
+            storage,
+            r.pipeline,
+            r.run_id,
+            metrics=result.metrics,
+            gate_decisions=result.decisions,
+            details={
+                "champion_version": result.champion_version,
+                "champion_metrics": result.champion_metrics,
+            },
+        )
+        return result
+
+    return _activity(payload, EvaluateInput, "evaluate", body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.AWAIT_APPROVAL)
+def await_approval(payload: Payload) -> Payload:
+    """Show the run as AwaitingApproval with the evaluation it waits on."""
+
+    def body(storage: Storage, r: AwaitApproval, _: dict[str, Any]) -> RunIds:
+        approvals.await_approval(storage, r.pipeline, r.run_id, r.evaluation, r.timeout_hours)
+        return RunIds(pipeline=r.pipeline, run_id=r.run_id)
+
+    return _activity(payload, AwaitApproval, None, body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.VERIFY_APPROVAL)
+def verify_approval(payload: Payload) -> Payload:
+    """The recorded decision a raised event names, or why the event is ignored."""
+
+    def body(storage: Storage, r: VerifyApproval, _: dict[str, Any]) -> ApprovalCheck:
+        return approvals.verify(storage, r.pipeline, r.run_id, r.event)
+
+    return _activity(payload, VerifyApproval, None, body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.REGISTER_MODEL)
 def register_model(payload: Payload) -> Payload:
     """Registry row + ONNX blob with lineage."""
-    storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "register") as detail:
-        spec = load_spec(payload["spec"])
-        result = models.register(
-            storage, spec, payload["run_id"], payload["dataset"], payload["candidate"], payload["evaluation"]
+
+    def body(storage: Storage, r: RegisterInput, detail: dict[str, Any]) -> ModelRef:
+        raw = models.register(
+            storage,
+            _spec(r),
+            r.run_id,
+            r.dataset.model_dump(),
+            r.candidate.model_dump(),
+            r.evaluation.model_dump(),
         )
-        detail.update(version=result["version"])
-    runs.update_run(storage, *_ids(payload), model_version=result["version"])
-    return result
+        result = ModelRef.model_validate(raw)
+        detail.update(version=result.version)
+        runs.update_run(storage, r.pipeline, r.run_id, model_version=result.version)
+        return result
+
+    return _activity(payload, RegisterInput, "register", body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.DEPLOY_MODEL)
 def deploy_model(payload: Payload) -> Payload:
-    """Move the production alias."""
-    storage = deps.storage()
-    with runs.step(storage, *_ids(payload), "deploy") as detail:
-        spec = load_spec(payload["spec"])
-        result = models.deploy(storage, spec, payload["run_id"], payload["model"])
+    """Move the deployment alias and build the drift monitor's reference."""
+
+    def body(storage: Storage, r: DeployInput, detail: dict[str, Any]) -> Deployment:
+        spec = _spec(r)
+        result = models.deploy(storage, spec, r.run_id, r.model.model_dump())
         record = storage.models.get(spec.name, result["version"])[0]
         # the drift monitor's reference: training features + this model's predictions on them
-        result["drift_reference"] = monitoring.build_drift_reference(
-            storage, spec, record, payload["dataset"]["splits"]
-        )
+        result["drift_reference"] = monitoring.build_drift_reference(storage, spec, record, r.dataset.splits)
         detail.update(result)
-    return result
+        return Deployment.model_validate(result)
+
+    return _activity(payload, DeployInput, "deploy", body)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.FINISH_RUN)
 def finish_run(payload: Payload) -> Payload:
-    """Final status and the details that explain it."""
-    record = runs.finish_run(deps.storage(), *_ids(payload), payload["status"], payload.get("details", {}))
-    return {"run_id": record.run_id, "status": record.status}
+    """End the run row with its terminal status and reason."""
+
+    def body(storage: Storage, r: FinishRun, _: dict[str, Any]) -> RunIds:
+        runs.finish_run(storage, r.pipeline, r.run_id, r.outcome)
+        approval = r.outcome.details.get("approval")
+        if isinstance(approval, dict) and approval.get("timed_out"):
+            approvals.record_timeout(storage, r.run_id, float(approval.get("timeout_hours", 0)))
+        return RunIds(pipeline=r.pipeline, run_id=r.run_id)
+
+    return _activity(payload, FinishRun, None, body)

@@ -1,6 +1,7 @@
 """Orchestrator and activity names: the only place they are spelled.
 
-Nouns for orchestrators, verbs for activities (STYLE habit 3).
+Nouns for orchestrators, verbs for activities (STYLE habit 3). Run statuses live in
+``shared.contracts.RunStatus``.
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ INGEST_DATASET = "ingest_dataset"
 VALIDATE_DATASET = "validate_dataset"
 SUBMIT_TRAINING_JOB = "submit_training_job"
 GET_TRAINING_JOB_STATUS = "get_training_job_status"
-CANCEL_TRAINING_JOB = "cancel_training_job"
 COLLECT_TRAINING_OUTPUT = "collect_training_output"
 EVALUATE_MODEL = "evaluate_model"
+AWAIT_APPROVAL = "await_approval"
+VERIFY_APPROVAL = "verify_approval"
 REGISTER_MODEL = "register_model"
 DEPLOY_MODEL = "deploy_model"
 FINISH_RUN = "finish_run"
 
 # External events
 APPROVAL_EVENT = "approval"
-
-# Run statuses (the `runs` table and the orchestration output agree on these)
-SUCCEEDED = "Succeeded"
-DATA_REJECTED = "DataRejected"
-GATE_REJECTED = "GateRejected"
-APPROVAL_REJECTED = "ApprovalRejected"
-FAILED = "Failed"

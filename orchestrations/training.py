@@ -2,7 +2,9 @@
 
 ingest -> validate -> train (sub-orchestration: submit, poll with durable timers, collect) ->
 evaluate gates -> [approve] -> register -> deploy. Every activity records its own step in the
-`runs` table; the orchestrator only decides what runs next.
+`runs` table; the orchestrator decides what runs next and ends every run with a terminal status
+and a reason, whatever failed: the whole flow runs inside one try, and the finish step comes
+after it.
 """
 
 from __future__ import annotations
@@ -13,113 +15,168 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrations import names
+from orchestrations.approval import wait_for_approval
+from orchestrations.steps import Gen, StepFailed, call, first_line, unwrap
+from shared.contracts import (
+    DatasetRef,
+    DeployInput,
+    Deployment,
+    EvaluateInput,
+    Evaluation,
+    FinishRun,
+    JobInput,
+    JobState,
+    ModelRef,
+    RegisterInput,
+    RunIds,
+    RunOutcome,
+    RunRequest,
+    RunStatus,
+    StartRun,
+    StepFailure,
+    StepInput,
+    StepReply,
+    TrainingCandidate,
+    TrainingJob,
+    TrainInput,
+    ValidateInput,
+    ValidationResult,
+)
 
 bp = df.Blueprint()
 
-#: activities that touch storage retry transient failures a few times.
-STEP_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
 #: polls per orchestration generation before continue_as_new keeps the history small.
 MAX_POLLS_PER_GENERATION = 20
-DEFAULT_POLL_SECONDS = 5
 
 
-def _step(context: df.DurableOrchestrationContext, name: str, payload: dict[str, Any]) -> Any:
-    return context.call_activity_with_retry(name, STEP_RETRY, payload)
+class _Progress:
+    """The step the orchestrator is in (named in the reason when an activity fails after retries)."""
+
+    def __init__(self, context: df.DurableOrchestrationContext) -> None:
+        self.context = context
+        self.step = "start"
+
+    def enter(self, step: str, **status: Any) -> None:
+        self.step = step
+        self.context.set_custom_status({"step": step, **status})
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_PIPELINE)
-def training_pipeline(context: df.DurableOrchestrationContext) -> Any:
-    """Run one pipeline: returns {run_id, status, ...} and records every step in `runs`."""
-    request: dict[str, Any] = context.get_input() or {}
-    run = {"run_id": context.instance_id, "pipeline": request["pipeline"], "spec": request["spec"]}
-    ctx = {"run_id": run["run_id"], "pipeline": run["pipeline"]}
-
-    yield _step(context, names.START_RUN, {**run, "trigger": request.get("trigger", "http")})
-    context.set_custom_status({"step": "ingest"})
-    dataset = yield _step(context, names.INGEST_DATASET, run)
-
-    context.set_custom_status({"step": "validate", "dataset_version": dataset["version"]})
-    validation = yield _step(context, names.VALIDATE_DATASET, {**run, "dataset": dataset})
-    if validation["rejected"]:
-        return (yield from _finish(context, ctx, names.DATA_REJECTED, {"validation": validation}))
-    dataset = validation  # the validated version: splits, profile and counts
-
-    context.set_custom_status({"step": "train", "dataset_version": dataset["version"]})
-    job_input = {**run, "dataset": dataset, "polls": 0}
+def training_pipeline(context: df.DurableOrchestrationContext) -> Gen[Any]:
+    """Run one pipeline; returns its RunOutcome (plus ids) after ending the run row with it."""
+    request = RunRequest.model_validate(context.get_input())
+    ids = RunIds(pipeline=request.pipeline, run_id=context.instance_id)
+    progress = _Progress(context)
     try:
-        trained = yield context.call_sub_orchestrator(
-            names.TRAINING_JOB, job_input, instance_id=f"{context.instance_id}-train"
-        )
-    except Exception as exc:
-        return (yield from _finish(context, ctx, names.FAILED, {"error": f"training failed: {exc}"}))
+        outcome = yield from _pipeline(context, request, ids, progress)
+    except StepFailed as exc:
+        outcome = _failed(exc.failure)
+    except Exception as exc:  # an activity that kept failing after its retries, or a bug
+        reason = f"{progress.step} failed: {first_line(exc)}"
+        outcome = RunOutcome(status=RunStatus.FAILED, reason=reason, step=progress.step)
+    context.set_custom_status({"step": "done", "status": outcome.status.value, "reason": outcome.reason})
+    yield from call(context, names.FINISH_RUN, FinishRun(**ids.model_dump(), outcome=outcome), RunIds)
+    return {**ids.to_payload(), **outcome.to_payload()}
 
-    context.set_custom_status({"step": "evaluate", "dataset_version": dataset["version"]})
-    evaluation = yield _step(context, names.EVALUATE_MODEL, {**run, "dataset": dataset, "candidate": trained})
-    if not evaluation["passed"]:
-        return (yield from _finish(context, ctx, names.GATE_REJECTED, {"evaluation": evaluation}))
 
-    approval = request["spec"].get("approval") or {}
-    if approval.get("required"):
-        context.set_custom_status({"step": "approval"})
-        decision = yield from _wait_for_approval(context, float(approval.get("timeout_hours", 24)))
-        if not decision.get("approved"):
-            return (yield from _finish(context, ctx, names.APPROVAL_REJECTED, {"approval": decision}))
+def _failed(failure: StepFailure) -> RunOutcome:
+    reason = f"{failure.step} failed: {failure.message}"
+    if failure.status != RunStatus.FAILED:
+        reason = failure.message
+    details = {"failure": failure.to_payload()}
+    return RunOutcome(status=failure.status, reason=reason, step=failure.step, details=details)
 
-    context.set_custom_status({"step": "register"})
-    model = yield _step(
-        context,
-        names.REGISTER_MODEL,
-        {**run, "dataset": dataset, "candidate": trained, "evaluation": evaluation},
+
+def _pipeline(
+    context: df.DurableOrchestrationContext, request: RunRequest, ids: RunIds, progress: _Progress
+) -> Gen[RunOutcome]:
+    run = {**ids.model_dump(), "spec": request.spec}
+    yield from call(context, names.START_RUN, StartRun(**ids.model_dump(), trigger=request.trigger), RunIds)
+
+    progress.enter("ingest")
+    dataset = yield from call(context, names.INGEST_DATASET, StepInput(**run), DatasetRef)
+
+    progress.enter("validate", dataset_version=dataset.version)
+    validation = yield from call(
+        context, names.VALIDATE_DATASET, ValidateInput(**run, dataset=dataset), ValidationResult
     )
-    context.set_custom_status({"step": "deploy", "model_version": model["version"]})
-    deployment = yield _step(context, names.DEPLOY_MODEL, {**run, "model": model, "dataset": dataset})
-    return (
-        yield from _finish(
-            context,
-            ctx,
-            names.SUCCEEDED,
-            {"dataset_version": dataset["version"], "model": model, "deployment": deployment},
-        )
+    if validation.rejected:
+        reason = "; ".join(validation.reasons) or "the dataset failed validation"
+        counts = {"rows_read": validation.rows_read, "rows_quarantined": validation.rows_quarantined}
+        return RunOutcome(status=RunStatus.DATA_REJECTED, reason=reason, step="validate", details=counts)
+
+    progress.enter("train", dataset_version=validation.version)
+    job_input = TrainInput(**run, dataset=validation, poll_seconds=request.poll_seconds)
+    raw = yield context.call_sub_orchestrator(
+        names.TRAINING_JOB, job_input.to_payload(), f"{ids.run_id}-train"
     )
+    candidate = unwrap(raw, TrainingCandidate)
+
+    progress.enter("evaluate", dataset_version=validation.version)
+    scored = EvaluateInput(**run, dataset=validation, candidate=candidate)
+    evaluation = yield from call(context, names.EVALUATE_MODEL, scored, Evaluation)
+    if not evaluation.passed:
+        reason = "; ".join(evaluation.rejection_reasons()) or "a gate failed"
+        return RunOutcome(status=RunStatus.GATE_REJECTED, reason=reason, step="evaluate")
+    if evaluation.no_change is not None:
+        # Nothing new to register: the champion stays, and the run says so.
+        return RunOutcome(
+            status=RunStatus.SUCCEEDED, reason=f"no change: {evaluation.no_change}", step="evaluate"
+        )
+
+    if request.approval.required:
+        progress.enter("approval")
+        rejected = yield from wait_for_approval(context, ids, evaluation, request.approval.timeout_hours)
+        if rejected is not None:
+            return rejected
+
+    progress.enter("register")
+    registering = RegisterInput(**scored.model_dump(), evaluation=evaluation)
+    model = yield from call(context, names.REGISTER_MODEL, registering, ModelRef)
+    progress.enter("deploy", model_version=model.version)
+    deploying = DeployInput(**run, model=model, dataset=validation)
+    deployment = yield from call(context, names.DEPLOY_MODEL, deploying, Deployment)
+    reason = f"model {model.model} version {model.version} deployed to {deployment.alias}"
+    details = {
+        "dataset_version": validation.version,
+        "model": model.to_payload(),
+        "deployment": deployment.to_payload(),
+    }
+    return RunOutcome(status=RunStatus.SUCCEEDED, reason=reason, step="deploy", details=details)
 
 
-def _wait_for_approval(context: df.DurableOrchestrationContext, timeout_hours: float) -> Any:
-    deadline = context.current_utc_datetime + timedelta(hours=timeout_hours)
-    timer = context.create_timer(deadline)
-    event = context.wait_for_external_event(names.APPROVAL_EVENT)
-    winner = yield context.task_any([event, timer])
-    if winner == event:
-        timer.cancel()
-        data = event.result if isinstance(event.result, dict) else {"approved": bool(event.result)}
-        return data
-    return {"approved": False, "reason": f"no decision within {timeout_hours} h"}
+def training_job(context: df.DurableOrchestrationContext) -> Gen[dict[str, Any]]:
+    """Submit (idempotently), poll with durable timers, continue_as_new past a bound, collect.
 
-
-def _finish(
-    context: df.DurableOrchestrationContext, ctx: dict[str, Any], status: str, details: dict[str, Any]
-) -> Any:
-    context.set_custom_status({"step": "done", "status": status})
-    yield _step(context, names.FINISH_RUN, {**ctx, "status": status, "details": details})
-    return {**ctx, "status": status, **details}
-
-
-@bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_JOB)
-def training_job(context: df.DurableOrchestrationContext) -> Any:
-    """Submit (idempotently), poll with durable timers, continue_as_new past a bound, collect."""
-    job: dict[str, Any] = context.get_input()
-    handle = yield _step(context, names.SUBMIT_TRAINING_JOB, job)
-    poll_s = int(job["spec"].get("compute", {}).get("poll_seconds", DEFAULT_POLL_SECONDS))
-    polls = int(job.get("polls", 0))
-    for _ in range(MAX_POLLS_PER_GENERATION):
-        status = yield _step(context, names.GET_TRAINING_JOB_STATUS, {**job, "job": handle})
-        context.set_custom_status({"job": handle.get("name"), "state": status["state"], "polls": polls})
-        if status["state"] == "succeeded":
-            return (yield _step(context, names.COLLECT_TRAINING_OUTPUT, {**job, "job": handle}))
-        if status["state"] in ("failed", "cancelled"):
-            detail = status.get("error", "")
-            raise RuntimeError(f"training job {handle.get('name')} {status['state']}: {detail}")
-        polls += 1
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=poll_s))
+    Returns a StepReply: the candidate, or the failure (a failed job is a permanent failure of
+    the run, reported with the job's own error rather than raised).
+    """
+    request = TrainInput.model_validate(context.get_input())
+    polls = request.polls
+    try:
+        job = yield from call(context, names.SUBMIT_TRAINING_JOB, request, TrainingJob)
+        watching = JobInput(**request.model_dump(), job=job)
+        for _ in range(MAX_POLLS_PER_GENERATION):
+            state = yield from call(context, names.GET_TRAINING_JOB_STATUS, watching, JobState)
+            context.set_custom_status({"job": job.name, "state": state.state, "polls": polls})
+            if state.state == "succeeded":
+                candidate = yield from call(
+                    context, names.COLLECT_TRAINING_OUTPUT, watching, TrainingCandidate
+                )
+                return StepReply(value=candidate.to_payload()).to_payload()
+            if state.state in ("failed", "cancelled"):
+                message = f"training job {job.name} {state.state}"
+                if state.error:
+                    message += f": {state.error}"
+                failure = StepFailure(step="train", error="TrainingJobFailed", message=message)
+                return StepReply(failure=failure).to_payload()
+            polls += 1
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=request.poll_seconds))
+    except StepFailed as exc:
+        return StepReply(failure=exc.failure).to_payload()
     # History stays bounded: start a fresh generation that re-finds the same job by name.
-    context.continue_as_new({**job, "polls": polls})
-    return None
+    context.continue_as_new(request.model_copy(update={"polls": polls}).to_payload())
+    return {}
+
+
+bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_PIPELINE)(training_pipeline)
+bp.orchestration_trigger(context_name="context", orchestration=names.TRAINING_JOB)(training_job)

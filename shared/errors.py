@@ -14,6 +14,7 @@ errors that will fail the same way every time::
         │   └── BlobNameError          a blob name breaks the naming rules
         ├── NotFoundError              a record or blob that must exist does not
         ├── AlreadyExistsError         a create met an existing record
+        ├── StateConflictError         the record is not in a state that allows this (e.g. not waiting)
         ├── IntegrityError             stored bytes do not match their recorded sha256
         ├── EntityTooLargeError        an entity is over Azure's limits even after spilling
         ├── DataRejectedError          a dataset failed validation past its threshold
@@ -90,6 +91,12 @@ class NotFoundError(PermanentError):
 
 class AlreadyExistsError(PermanentError):
     """A create met a record that already exists."""
+
+    http_status = 409
+
+
+class StateConflictError(PermanentError):
+    """The record is not in a state that allows this action (approving a run that is not waiting)."""
 
     http_status = 409
 

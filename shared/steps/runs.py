@@ -1,18 +1,35 @@
-"""Run bookkeeping: the `runs` row that every step updates (ETag-guarded, concurrent-safe)."""
+"""Run bookkeeping: the `runs` row that every step updates (ETag-guarded, concurrent-safe).
+
+One recording model for steps: ``begin_step`` marks a step Running, ``end_step`` / ``fail_step``
+close it with its seconds and detail. ``step`` is the context manager built from the three, and
+``recorded`` is the one wrapper every activity goes through: it records the step and turns a
+permanent error into a typed :class:`StepFailure` (a transient one propagates, so Durable retries
+the activity).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import NotFoundError
+from shared.contracts import (
+    Contract,
+    RunOutcome,
+    RunStatus,
+    StepFailure,
+    StepReply,
+    is_terminal,
+)
+from shared.errors import DataRejectedError, GateRejectedError, NotFoundError, PermanentError
 from shared.storage.factory import Storage
 from shared.storage.records import RunRecord
 
-TERMINAL = {"Succeeded", "Failed", "DataRejected", "GateRejected", "ApprovalRejected", "Terminated"}
+#: Statuses no run leaves again (kept for callers that test membership).
+TERMINAL = frozenset(s.value for s in RunStatus if is_terminal(s.value)) | {"Terminated"}
+#: Longest reason or step detail message kept on a run row.
+MAX_MESSAGE = 2000
 
 
 def _now() -> datetime:
@@ -35,10 +52,13 @@ def start_run(storage: Storage, pipeline: str, run_id: str, trigger: str = "http
     def running(existing: RunRecord) -> RunRecord:
         if existing.status != "Pending":
             return existing  # an activity re-run must not undo later progress
-        return existing.model_copy(update={"status": "Running"})
+        return existing.model_copy(update={"status": RunStatus.RUNNING.value})
 
     record, _ = storage.runs.create_or_update(pipeline, run_id, default, running)
     return record
+
+
+# ---- steps ---------------------------------------------------------------------------------------
 
 
 def _set_step(record: RunRecord, name: str, **fields: Any) -> RunRecord:
@@ -52,105 +72,134 @@ def _set_step(record: RunRecord, name: str, **fields: Any) -> RunRecord:
     return record.model_copy(update={"steps": steps})
 
 
-@contextlib.contextmanager
-def step(storage: Storage, pipeline: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
-    """Record a step's start, end, duration and outcome; the yielded dict becomes its detail."""
-    started = _now()
-    t0 = time.perf_counter()
-    storage.runs.update(
-        pipeline, run_id, lambda r: _set_step(r, name, status="Running", started_at=started.isoformat())
-    )
-    detail: dict[str, Any] = {}
-    try:
-        yield detail
-    except Exception as exc:
-        seconds = round(time.perf_counter() - t0, 3)
-        message = f"{type(exc).__name__}: {exc}"
-        storage.runs.update(
-            pipeline,
-            run_id,
-            lambda r: _set_step(
-                r,
-                name,
-                status="Failed",
-                finished_at=_now().isoformat(),
-                seconds=seconds,
-                detail=message[:2000],
-            ),
-        )
-        raise
-    seconds = round(time.perf_counter() - t0, 3)
+def _close_step(storage: Storage, pipeline: str, run_id: str, name: str, status: str, detail: Any) -> float:
+    finished = _now()
+    took: dict[str, float] = {"seconds": 0.0}
 
-    def done(r: RunRecord) -> RunRecord:
+    def close(r: RunRecord) -> RunRecord:
+        started = next((s.get("started_at") for s in r.steps if s["name"] == name), None)
+        seconds = (finished - datetime.fromisoformat(started)).total_seconds() if started else 0.0
+        took["seconds"] = round(seconds, 3)
         r = _set_step(
-            r, name, status="Succeeded", finished_at=_now().isoformat(), seconds=seconds, detail=detail
+            r, name, status=status, finished_at=finished.isoformat(), seconds=took["seconds"], detail=detail
         )
-        timings = {**r.step_timings, name: seconds}
-        return r.model_copy(update={"step_timings": timings})
+        if status != "Succeeded":
+            return r
+        return r.model_copy(update={"step_timings": {**r.step_timings, name: took["seconds"]}})
 
-    storage.runs.update(pipeline, run_id, done)
+    storage.runs.update(pipeline, run_id, close)
+    return took["seconds"]
 
 
-def begin_step(storage: Storage, pipeline: str, run_id: str, name: str) -> None:
-    """Mark a step that spans several activities as running (kept as is when already started)."""
+def begin_step(storage: Storage, pipeline: str, run_id: str, name: str, *, restart: bool = True) -> None:
+    """Mark a step Running from now (``restart=False`` keeps an earlier start: a step spanning activities)."""
+    started = _now().isoformat()
 
     def begin(r: RunRecord) -> RunRecord:
-        if any(s["name"] == name and s.get("started_at") for s in r.steps):
+        current = next((s for s in r.steps if s["name"] == name), None)
+        if not restart and current is not None and current.get("started_at"):
             return r
-        return _set_step(r, name, status="Running", started_at=_now().isoformat())
+        return _set_step(r, name, status="Running", started_at=started, finished_at=None)
 
     storage.runs.update(pipeline, run_id, begin)
 
 
 def end_step(storage: Storage, pipeline: str, run_id: str, name: str, detail: dict[str, Any]) -> float:
-    """Finish a step begun by ``begin_step``; its seconds run from its recorded start to now."""
-    finished = _now()
-    seconds: dict[str, float] = {}
+    """Close a step as Succeeded; its seconds run from its recorded start to now."""
+    return _close_step(storage, pipeline, run_id, name, "Succeeded", detail)
 
-    def end(r: RunRecord) -> RunRecord:
-        started = next((s.get("started_at") for s in r.steps if s["name"] == name), None)
-        took = (finished - datetime.fromisoformat(started)).total_seconds() if started else 0.0
-        seconds["value"] = round(took, 3)
-        r = _set_step(
-            r,
-            name,
-            status="Succeeded",
-            finished_at=finished.isoformat(),
-            seconds=seconds["value"],
-            detail=detail,
-        )
-        return r.model_copy(update={"step_timings": {**r.step_timings, name: seconds["value"]}})
 
-    storage.runs.update(pipeline, run_id, end)
-    return seconds["value"]
+def fail_step(storage: Storage, pipeline: str, run_id: str, name: str, message: str) -> float:
+    """Close a step as Failed with the error that ended it."""
+    return _close_step(storage, pipeline, run_id, name, "Failed", message[:MAX_MESSAGE])
+
+
+@contextlib.contextmanager
+def step(storage: Storage, pipeline: str, run_id: str, name: str) -> Iterator[dict[str, Any]]:
+    """Record a step's start, end, duration and outcome; the yielded dict becomes its detail."""
+    begin_step(storage, pipeline, run_id, name)
+    detail: dict[str, Any] = {}
+    try:
+        yield detail
+    except Exception as exc:
+        fail_step(storage, pipeline, run_id, name, f"{type(exc).__name__}: {exc}")
+        raise
+    end_step(storage, pipeline, run_id, name, detail)
+
+
+def failure_of(step_name: str, exc: PermanentError) -> StepFailure:
+    """The typed failure of a permanent error (rejections keep their own run status)."""
+    status = RunStatus.FAILED
+    if isinstance(exc, DataRejectedError):
+        status = RunStatus.DATA_REJECTED
+    elif isinstance(exc, GateRejectedError):
+        status = RunStatus.GATE_REJECTED
+    return StepFailure(
+        step=step_name,
+        error=type(exc).__name__,
+        message=exc.message[:MAX_MESSAGE],
+        field=exc.field,
+        status=status,
+    )
+
+
+def recorded(
+    storage: Storage,
+    pipeline: str,
+    run_id: str,
+    name: str | None,
+    body: Callable[[dict[str, Any]], Contract],
+) -> StepReply:
+    """Run one activity's body as step ``name`` (None: not recorded); permanent errors become a failure."""
+    try:
+        if name is None:
+            value = body({})
+        else:
+            with step(storage, pipeline, run_id, name) as detail:
+                value = body(detail)
+    except PermanentError as exc:
+        return StepReply(failure=failure_of(name or "step", exc))
+    return StepReply(value=value.to_payload())
+
+
+# ---- run fields and the end ------------------------------------------------------------------------
 
 
 def update_run(storage: Storage, pipeline: str, run_id: str, **fields: Any) -> RunRecord:
     """Set fields of a run (merging ``details``)."""
 
     def apply(r: RunRecord) -> RunRecord:
-        if "details" in fields:
-            fields["details"] = {**r.details, **fields["details"]}
-        return r.model_copy(update=fields)
+        update = dict(fields)
+        if "details" in update:
+            update["details"] = {**r.details, **update["details"]}
+        return r.model_copy(update=update)
 
     record, _ = storage.runs.update(pipeline, run_id, apply)
     return record
 
 
-def finish_run(
-    storage: Storage, pipeline: str, run_id: str, status: str, details: dict[str, Any]
-) -> RunRecord:
-    """Mark the run finished with its final status and the details that explain it."""
-    error = details.get("error")
-    return update_run(
-        storage,
-        pipeline,
-        run_id,
-        status=status,
-        finished_at=_now(),
-        details=details,
-        error=str(error) if error else None,
-    )
+def finish_run(storage: Storage, pipeline: str, run_id: str, outcome: RunOutcome) -> RunRecord:
+    """End the run row with its terminal status and reason (a run already ended keeps its end)."""
+    finished = _now()
+    details = {**outcome.details, "reason": outcome.reason}
+    if outcome.step:
+        details["failed_step" if outcome.status == RunStatus.FAILED else "decided_by"] = outcome.step
+
+    def end(r: RunRecord) -> RunRecord:
+        if is_terminal(r.status):
+            return r  # first end wins: a reconcile and the orchestrator may race
+        return r.model_copy(
+            update={
+                "status": outcome.status.value,
+                "finished_at": finished,
+                "details": {**r.details, **details},
+                "reason": outcome.reason[:MAX_MESSAGE],
+                "error": outcome.reason[:MAX_MESSAGE] if outcome.status == RunStatus.FAILED else None,
+            }
+        )
+
+    record, _ = storage.runs.update(pipeline, run_id, end)
+    return record
 
 
 def find_run(storage: Storage, run_id: str) -> RunRecord:

@@ -1,0 +1,319 @@
+"""What crosses the Durable boundary: small typed models, serialised only at that boundary.
+
+Pure: imports pydantic and the standard library only (no I/O, no azure.functions), so the
+deterministic orchestrators in ``orchestrations/`` may import it. Activities receive and return
+plain dicts (``to_payload()`` / ``model_validate`` at the edge); everything between is typed.
+
+Unknown keys are ignored on read (``extra="ignore"``): a field a step adds stays inside that step
+until it is declared here, so no key is spelled in two files without mypy seeing it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+C = TypeVar("C", bound="Contract")
+
+
+class RunStatus(StrEnum):
+    """Status of a run row; the last six are terminal."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    SUCCEEDED = "Succeeded"
+    DATA_REJECTED = "DataRejected"
+    GATE_REJECTED = "GateRejected"
+    APPROVAL_REJECTED = "ApprovalRejected"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        RunStatus.SUCCEEDED,
+        RunStatus.DATA_REJECTED,
+        RunStatus.GATE_REJECTED,
+        RunStatus.APPROVAL_REJECTED,
+        RunStatus.FAILED,
+        RunStatus.CANCELLED,
+    }
+)
+
+
+def is_terminal(status: str) -> bool:
+    """True for a status no run leaves again (``Terminated`` is the pre-contract spelling of Cancelled)."""
+    return status in TERMINAL_STATUSES or status == "Terminated"
+
+
+class Contract(BaseModel):
+    """Base of every boundary model: immutable, unknown keys ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-ready dict that crosses the boundary."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_payload(cls: type[C], payload: Any) -> C:
+        """Parse a dict that crossed the boundary (pydantic.ValidationError when it does not fit)."""
+        return cls.model_validate(payload)
+
+
+# ---- what the orchestration is started with ---------------------------------------------------
+
+
+class ApprovalPolicy(Contract):
+    """The spec's approval section, as the orchestrator needs it."""
+
+    required: bool = False
+    timeout_hours: float = 24.0
+
+
+class RunRequest(Contract):
+    """Input of the training pipeline orchestration."""
+
+    pipeline: str
+    spec: dict[str, Any] = Field(description="The validated spec as JSON; only activities parse it.")
+    trigger: str = "http"
+    approval: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    poll_seconds: int = Field(default=5, description="Seconds between training-job polls (spec.compute).")
+
+
+class RunIds(Contract):
+    """Which run an activity works for."""
+
+    pipeline: str
+    run_id: str
+
+
+class StepInput(RunIds):
+    """Every pipeline activity's input: the run and its spec."""
+
+    spec: dict[str, Any]
+
+
+# ---- step results ------------------------------------------------------------------------------
+
+
+class DatasetRef(Contract):
+    """A dataset version: content hash, counts, blob names of its splits, profile and quarantine."""
+
+    version: str
+    dataset: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    status: str = "ingested"
+    rejected: bool = False
+    splits: dict[str, str] = Field(default_factory=dict)
+    split_rows: dict[str, int] = Field(default_factory=dict)
+    profile_blob: str | None = None
+    quarantine_blob: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    reused: bool = False
+
+
+class ValidationResult(DatasetRef):
+    """A validated dataset version plus what validation noticed."""
+
+    notes: list[str] = Field(default_factory=list)
+    failures: dict[str, int] = Field(default_factory=dict)
+
+
+class TrainingJob(Contract):
+    """A submitted training job (its name is derived from the run id, so submit is idempotent)."""
+
+    name: str
+    backend: str
+    location: str = ""
+    created: bool = False
+
+
+class JobState(Contract):
+    """A poll of a training job."""
+
+    state: str
+    attempt: int = 0
+    error: str = ""
+    log_tail: str = ""
+
+
+class TrainingCandidate(Contract):
+    """The trained ONNX uploaded as the run's candidate."""
+
+    blob: str
+    sha256: str
+    size: int
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    signature: dict[str, Any] = Field(default_factory=dict)
+    job: str
+
+
+class Evaluation(Contract):
+    """Candidate vs champion on the holdout, with every gate decision and its numbers."""
+
+    passed: bool
+    metrics: dict[str, float] = Field(default_factory=dict)
+    champion_version: str | None = None
+    champion_metrics: dict[str, float] | None = None
+    decisions: list[dict[str, Any]] = Field(default_factory=list)
+    holdout_rows: int = 0
+    no_change: str | None = Field(
+        default=None,
+        description="Why registering would add nothing (identical to or no better than the champion).",
+    )
+
+    def rejection_reasons(self) -> list[str]:
+        """The reasons of the gates that failed."""
+        return [
+            str(d.get("reason", d.get("gate", "?"))) for d in self.decisions if d.get("status") == "failed"
+        ]
+
+
+class ModelRef(Contract):
+    """A registered model version."""
+
+    model: str
+    version: str
+    sha256: str
+    onnx_blob: str
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class Deployment(Contract):
+    """Where the alias points now, and where it pointed before."""
+
+    model: str
+    alias: str
+    version: str
+    previous: str | None = None
+    drift_reference: str | None = None
+
+
+# ---- approval -------------------------------------------------------------------------------
+
+
+class ApprovalDecision(Contract):
+    """A decision recorded by the approval API (the only decisions that count)."""
+
+    decision_id: str
+    decision: Literal["approve", "reject"]
+    actor: str
+    at: datetime
+    comment: str = ""
+
+
+class ApprovalEvent(Contract):
+    """What the approval API raises: only the id of a decision it recorded."""
+
+    decision_id: str
+
+
+class ApprovalCheck(Contract):
+    """An activity's verdict on a raised event: the recorded decision, or why it was ignored."""
+
+    decision: ApprovalDecision | None = None
+    ignored: str | None = None
+
+
+class AwaitApproval(RunIds):
+    """Input of the activity that shows the run as waiting for approval."""
+
+    evaluation: Evaluation
+    timeout_hours: float
+
+
+class VerifyApproval(RunIds):
+    """Input of the activity that checks a raised event against the recorded decision."""
+
+    event: Any = None
+
+
+# ---- failures and outcomes ---------------------------------------------------------------------
+
+
+class StepFailure(Contract):
+    """A permanent error an activity caught: retrying would fail the same way."""
+
+    step: str
+    error: str = Field(description="Exception class name.")
+    message: str
+    field: str | None = None
+    status: RunStatus = RunStatus.FAILED
+
+
+class StepReply(Contract):
+    """What every activity returns: its value, or the permanent failure it caught."""
+
+    value: dict[str, Any] | None = None
+    failure: StepFailure | None = None
+
+
+class RunOutcome(Contract):
+    """How a run ended and why; the orchestration's output and the run row's final state."""
+
+    status: RunStatus
+    reason: str
+    step: str | None = Field(default=None, description="The step that failed or decided the outcome.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class FinishRun(RunIds):
+    """Input of the activity that ends the run row."""
+
+    outcome: RunOutcome
+
+
+# ---- activity inputs ---------------------------------------------------------------------------
+
+
+class StartRun(RunIds):
+    """Input of the activity that moves the run row to Running."""
+
+    trigger: str = "http"
+
+
+class ValidateInput(StepInput):
+    """Input of validation: the ingested version."""
+
+    dataset: DatasetRef
+
+
+class TrainInput(StepInput):
+    """Input of the training-job sub-orchestration and of submit."""
+
+    dataset: ValidationResult
+    poll_seconds: int = 5
+    polls: int = 0
+
+
+class JobInput(TrainInput):
+    """Input of the poll and collect activities: the job being trained."""
+
+    job: TrainingJob
+
+
+class EvaluateInput(StepInput):
+    """Input of evaluation: the validated dataset and the candidate."""
+
+    dataset: ValidationResult
+    candidate: TrainingCandidate
+
+
+class RegisterInput(EvaluateInput):
+    """Input of registration: the evaluated candidate."""
+
+    evaluation: Evaluation
+
+
+class DeployInput(StepInput):
+    """Input of deployment: the registered version."""
+
+    model: ModelRef
+    dataset: ValidationResult
