@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from onnx import TensorProto, helper, numpy_helper
 
+from cli.client import ApiClient
+from cli.local import ROOT, LocalStack
 from shared.errors import IntegrityError
 from shared.models.onnx_io import ModelCache
 from shared.models.signature import metadata_for
 from shared.pipeline.spec import PipelineSpec, load_spec
-from shared.settings import Settings
+from shared.settings import Settings, load_settings
 from shared.steps import models, serving
 from shared.storage.factory import Storage
 
 RACERS = 10
 FEATURES = ["a", "b"]
+TERMINAL = {"Succeeded", "Failed", "DataRejected", "GateRejected", "ApprovalRejected"}
 
 
 def tiny_classifier(weight: float) -> bytes:
@@ -132,3 +137,43 @@ def test_deploy_refuses_a_version_whose_blob_does_not_verify(storage: Storage, u
     with pytest.raises(IntegrityError):
         models.deploy(storage, spec, "run-1", summary)
     assert storage.aliases.try_get(spec.name, "production") is None, "a bad version took the alias"
+
+
+def test_ten_concurrent_http_runs_of_one_pipeline_register_ten_versions_and_production_scores(
+    stack: LocalStack, unique: str
+) -> None:
+    """The same race end to end: 10 runs through devhost's HTTP API with different trainer params."""
+    api = ApiClient(stack.url, stack.master_key)
+    name = f"race-http-{unique}"
+    data: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "breast_cancer.yaml").read_text())
+    data.update(
+        name=name, compute={"kind": "local", "poll_seconds": 1}, gates={"absolute": {"auc": {"min": 0.9}}}
+    )
+    specs = [
+        {**data, "trainer": {**data["trainer"], "params": {"n_estimators": 10 + i, "max_depth": 2}}}
+        for i in range(RACERS)
+    ]
+    started = _race(lambda i: api.post(f"/api/pipelines/{name}/runs", {"spec": specs[i]})["run_id"])
+
+    def finished() -> list[dict[str, Any]] | None:
+        records = [api.get(f"/api/runs/{run_id}") for run_id in started]
+        return records if all(r["status"] in TERMINAL for r in records) else None
+
+    deadline = time.monotonic() + 600
+    while (records := finished()) is None:
+        assert time.monotonic() < deadline, "the 10 runs did not finish in 600 s"
+        time.sleep(1)
+    assert all(r["status"] == "Succeeded" for r in records), [(r["run_id"], r.get("error")) for r in records]
+    versions = {r["model_version"] for r in records}
+    assert len(versions) == RACERS, f"runs share versions: {sorted(versions)}"
+
+    storage = Storage.from_settings(
+        load_settings(environ={"AzureWebJobsStorage": str(stack.connection_string)})
+    )
+    for record in storage.models.query(pk=name):
+        storage.blobs.get_bytes("models", record.onnx_blob, expected_sha256=record.sha256)  # verifies
+    model = api.get(f"/api/models/{name}")
+    assert model["aliases"]["production"] in versions
+    features = model["versions"][0]["input_schema"]["features"]
+    scored = api.post(f"/api/models/{name}/score", {"rows": [{f: 1.0 for f in features}]})
+    assert scored["version"] == model["aliases"]["production"] and len(scored["predictions"]) == 1
