@@ -7,6 +7,7 @@ import azure.functions as func
 from functions import deps
 from functions.http_util import handle_errors, json_body, json_response
 from shared.errors import NotFoundError
+from shared.steps import current_spec
 
 bp = func.Blueprint()
 
@@ -14,16 +15,8 @@ bp = func.Blueprint()
 @bp.route(route="models", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @handle_errors
 def list_models(req: func.HttpRequest) -> func.HttpResponse:
-    """Every model with its latest version and production alias."""
-    storage = deps.storage()
-    latest: dict[str, str] = {}
-    for record in storage.models.query():
-        latest[record.model] = max(latest.get(record.model, ""), record.version)
-    production = {a.model: a.version for a in storage.aliases.query() if a.alias == "production"}
-    items = [
-        {"name": m, "latest_version": v, "production": production.get(m)} for m, v in sorted(latest.items())
-    ]
-    return json_response({"models": items})
+    """Every model with its latest version and the version at its deployment alias."""
+    return json_response({"models": current_spec.model_listing(deps.storage())})
 
 
 @bp.route(route="models/{name}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -42,7 +35,7 @@ def get_model(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="models/{name}/score", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @handle_errors
 def score(req: func.HttpRequest) -> func.HttpResponse:
-    """Predictions for JSON rows from the production version; 400 naming a bad feature."""
+    """Predictions for JSON rows from the version at the deployment alias; 400 naming a bad feature."""
     payload = json_body(req, required=True)
     result = deps.server().score(
         req.route_params["name"], payload, sample_rate=deps.settings().inference_sample_rate

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from shared.pipeline.operations import Deployment
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.storage.factory import Storage
 from shared.storage.records import AliasRecord, PipelineRecord
@@ -67,7 +68,25 @@ def current_specs(storage: Storage) -> dict[str, PipelineSpec]:
     return out
 
 
-def deployment_alias(storage: Storage, name: str) -> str | None:
-    """The alias scoring and monitoring of ``name`` read: the current spec's (None: no spec known)."""
+def deployment_alias(storage: Storage, name: str) -> str:
+    """The alias scoring and listings of ``name`` read: the current spec's ``deployment.alias``.
+
+    A model without a registered spec (registered by hand) uses the spec's default alias.
+    """
     spec = current_spec(storage, name)
-    return spec.deployment.alias if spec is not None else None
+    return (spec.deployment if spec is not None else Deployment()).alias
+
+
+def model_listing(storage: Storage) -> list[dict[str, str | None]]:
+    """Each model's latest version and the version at its deployment alias (``production`` kept as
+    the key clients read, whatever the alias is called; ``alias`` names it)."""
+    latest: dict[str, str] = {}
+    for record in storage.models.query():
+        latest[record.model] = max(latest.get(record.model, ""), record.version)
+    items: list[dict[str, str | None]] = []
+    for name, version in sorted(latest.items()):
+        alias = deployment_alias(storage, name)
+        pointer = storage.aliases.try_get(name, alias)
+        deployed = pointer.version if pointer is not None and pointer.version else None
+        items.append({"name": name, "latest_version": version, "alias": alias, "production": deployed})
+    return items

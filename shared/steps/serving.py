@@ -22,7 +22,6 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from shared.errors import NotFoundError
 from shared.models.onnx_io import ModelCache
 from shared.models.scoring import score
-from shared.pipeline.operations import Deployment
 from shared.steps.current_spec import deployment_alias
 from shared.storage.errors import mapped_errors
 from shared.storage.factory import Storage
@@ -125,8 +124,7 @@ class Server:
         hit = self._deployed.get(model)
         if hit is not None and hit[0] > now:
             return hit[1]
-        # A model without a registered spec (registered by hand) is served from the spec's default alias.
-        alias = deployment_alias(self.storage, model) or Deployment().alias
+        alias = deployment_alias(self.storage, model)
         self._deployed[model] = (now + self.alias_ttl_s, alias)
         return alias
 

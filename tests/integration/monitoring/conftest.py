@@ -12,7 +12,7 @@ import pytest
 
 from shared.pipeline.spec import PipelineSpec, load_spec_file
 from shared.settings import load_settings
-from shared.steps import datasets, models
+from shared.steps import datasets, models, pipelines
 from shared.storage.factory import Storage
 from shared.training.folder import write_job_folder
 from shared.training.job import run_job
@@ -61,7 +61,7 @@ def trained(azurite_connection_string: str, tmp_path_factory: pytest.TempPathFac
 def deploy(trained: Trained) -> Callable[..., Deployed]:
     """Deploy the trained model as a fresh pipeline/model name with the given monitoring settings."""
 
-    def make(auto_retrain: bool = True, cooldown_hours: float = 24.0) -> Deployed:
+    def make(auto_retrain: bool = True, cooldown_hours: float = 24.0, alias: str = "production") -> Deployed:
         data = trained.spec.model_dump(mode="json")
         data["name"] = f"dm-{uuid.uuid4().hex[:10]}"
         data["monitoring"] = {
@@ -69,8 +69,10 @@ def deploy(trained: Trained) -> Callable[..., Deployed]:
             "auto_retrain": auto_retrain,
             "cooldown_hours": cooldown_hours,
         }
+        data["deployment"] = {"alias": alias}
         spec = PipelineSpec.model_validate(data)
         storage = trained.storage
+        pipelines.register_spec(storage, spec)  # as the HTTP starter does: the spec becomes current
         dataset = datasets.validate(storage, spec, datasets.ingest(storage, spec)["version"])
         run_id = f"{spec.name}-run1"
         summary = models.register(storage, spec, run_id, dataset, trained.candidate, {"metrics": {}})
