@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.ncrontab import CronSchedule
 from shared.pipeline.spec import PipelineSpec
-from shared.steps import audit as audit_log
+from shared.steps import audit
 from shared.steps.current_spec import current_specs
 from shared.storage.factory import Storage
 
@@ -94,11 +94,6 @@ def active_runs(storage: Storage, pipeline: str) -> list[str]:
     return [r.run_id for r in storage.runs.query(pk=pipeline) if r.status in ACTIVE]
 
 
-def audit(storage: Storage, entity: str, action: str, reason: str, data: dict[str, Any]) -> None:
-    """Append an audit entry by the scheduler."""
-    audit_log.record(storage, entity, action, reason, data, actor="scheduler")
-
-
 def scheduled_retrains(storage: Storage, now: datetime) -> list[dict[str, Any]]:
     """Pipelines whose retraining schedule is due: a start request each, or a recorded skip."""
     decisions: list[dict[str, Any]] = []
@@ -112,13 +107,8 @@ def scheduled_retrains(storage: Storage, now: datetime) -> list[dict[str, Any]]:
         going = active_runs(storage, name)
         if going:
             reason = f"tick {occurrence.isoformat()} skipped: run {going[0]} is still going"
-            audit(
-                storage,
-                f"pipeline:{name}",
-                "schedule_skipped",
-                reason,
-                {"occurrence": occurrence.isoformat()},
-            )
+            data = {"occurrence": occurrence.isoformat()}
+            audit.record(storage, f"pipeline:{name}", "schedule_skipped", reason, data, actor="scheduler")
             decisions.append({"pipeline": name, "skipped": True, "reason": reason})
             continue
         instance_id = f"{name}-sched-{occurrence:%Y%m%dT%H%M%S}"
