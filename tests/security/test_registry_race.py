@@ -177,3 +177,21 @@ def test_ten_concurrent_http_runs_of_one_pipeline_register_ten_versions_and_prod
     features = model["versions"][0]["input_schema"]["features"]
     scored = api.post(f"/api/models/{name}/score", {"rows": [{f: 1.0 for f in features}]})
     assert scored["version"] == model["aliases"]["production"] and len(scored["predictions"]) == 1
+
+
+def test_a_retry_after_a_crash_between_row_and_blob_finishes_the_same_version(
+    storage: Storage, unique: str
+) -> None:
+    spec = _spec(f"crash-{unique}")
+    payload = tiny_classifier(4.0)
+    candidate = _candidate(storage, "run-1", payload)
+    first = models.register(storage, spec, "run-1", {"version": "d" * 64}, candidate, {"metrics": {}})
+    storage.blobs.delete("models", first["onnx_blob"])  # as if the activity died after its row insert
+    again = models.register(storage, spec, "run-1", {"version": "d" * 64}, candidate, {"metrics": {}})
+    assert again == first
+    assert storage.blobs.get_bytes("models", first["onnx_blob"], expected_sha256=first["sha256"]) == payload
+    # A blob at the version's name that holds other bytes is never taken over or overwritten.
+    storage.clients.blob.get_blob_client("models", first["onnx_blob"]).upload_blob(b"junk", overwrite=True)
+    with pytest.raises(IntegrityError):
+        models.register(storage, spec, "run-1", {"version": "d" * 64}, candidate, {"metrics": {}})
+    assert storage.blobs.get_bytes("models", first["onnx_blob"], verify=False) == b"junk"
