@@ -41,8 +41,8 @@ def _spec(name: str, location: str) -> PipelineSpec:
 
 
 def _upload(storage: Storage, name: str, body: bytes) -> str:
-    storage.blobs.put_bytes("datasets", f"uploads/{name}.csv", body)
-    return f"blob:datasets/uploads/{name}.csv"
+    storage.blobs.put_bytes("data", f"uploads/{name}.csv", body)
+    return f"blob:data/uploads/{name}.csv"
 
 
 def test_mostly_bad_csv_is_rejected_with_reasons_and_leaves_no_splits_or_baseline(

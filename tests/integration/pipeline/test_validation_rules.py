@@ -45,8 +45,8 @@ def _validate(storage: Storage, spec: PipelineSpec) -> dict[str, Any]:
 def test_changing_the_target_or_an_expectation_on_the_same_csv_changes_the_outcome(
     storage: Storage, unique: str
 ) -> None:
-    storage.blobs.put_bytes("datasets", f"uploads/{unique}.csv", CSV.encode())
-    location = f"blob:datasets/uploads/{unique}.csv"
+    storage.blobs.put_bytes("data", f"uploads/{unique}.csv", CSV.encode())
+    location = f"blob:data/uploads/{unique}.csv"
     name = f"rules-{unique}"
 
     missing_target = _validate(storage, _spec(name, location))
