@@ -166,7 +166,7 @@ def run_drift_check(
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Compare a window of the inference log with the production version's reference; report, record."""
+    """Compare a window of the inference log with the reference of the version at the spec's alias."""
     if not re.fullmatch(WINDOW_PATTERN, window_id):
         raise ValidationError(f"window id {window_id!r} must match {WINDOW_PATTERN}", field="window_id")
     checked_at = now or datetime.now(UTC)
