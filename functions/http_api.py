@@ -20,13 +20,17 @@ bp = df.Blueprint()
 
 #: What started a run is the server's to say: every run started through this API is an "http" run.
 HTTP_TRIGGER = "http"
-#: Labels a client may still send (the CLI sends "cli"); they are accepted and recorded as "http".
-CLIENT_LABELS = frozenset({"http", "cli"})
+#: Kinds of run only the app itself starts (drift monitor, schedule timer); a caller cannot claim them.
+SERVER_TRIGGERS = frozenset({"drift", "schedule"})
 
 
 def _check_trigger(value: object) -> None:
-    """Refuse a caller-chosen trigger such as "drift": it would steer drift cooldowns and schedules."""
-    if value is None or value in CLIENT_LABELS:
+    """Refuse a caller claiming a server-started kind (it would steer cooldowns); other labels are ignored.
+
+    Clients such as the CLI, demo and bench send a label ("cli", "demo", ...); it is informational
+    only and the run is recorded as "http" whatever it says.
+    """
+    if value is None or (isinstance(value, str) and value not in SERVER_TRIGGERS and len(value) <= 40):
         return
     raise ValidationError(
         f"trigger is set by the server (runs started over HTTP are {HTTP_TRIGGER!r}); "
