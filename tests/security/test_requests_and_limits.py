@@ -116,6 +116,15 @@ def test_deep_yaml_and_deep_json_are_refused_naming_the_depth_limit(http: httpx.
     _refused(response, "body", "max_depth")
 
 
+def test_an_oversized_spec_is_refused_naming_the_size_limit(http: httpx.Client, unique: str) -> None:
+    name = f"big-{unique}"
+    big = _spec(name, description="x" * 300_000)
+    _refused(http.post(f"/api/pipelines/{name}/runs", json={"spec": big}), "spec", "max_spec_bytes")
+    _refused(
+        http.post(f"/api/pipelines/{name}/runs", json={"spec": yaml.safe_dump(big)}), "spec", "max_spec_bytes"
+    )
+
+
 def test_a_spec_that_is_not_a_mapping_is_a_400_naming_spec(http: httpx.Client, unique: str) -> None:
     for bad in (42, [1, 2], True):
         _refused(http.post(f"/api/pipelines/p-{unique}/runs", json={"spec": bad}), "spec")
@@ -162,8 +171,11 @@ def test_the_202_of_a_run_request_carries_app_urls_and_no_system_key(
     assert "code=" not in text and "/runtime/webhooks" not in text, text
     assert body["run_url"] == f"/api/runs/{run_id}"
     assert response.headers["location"].endswith(f"/api/runs/{run_id}")
-    record = http.get(body["run_url"]).json()
-    assert record["run_id"] == run_id and record["trigger"] == "http", "the server decides the trigger"
+    run = http.get(body["run_url"])
+    assert host_keys["durable_system"] not in run.text
+    assert run.json()["run_id"] == run_id and run.json()["trigger"] == "http", (
+        "the server decides the trigger"
+    )
 
 
 def _queue(stack: LocalStack, name: str) -> QueueClient:
