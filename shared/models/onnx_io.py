@@ -112,11 +112,6 @@ def signature_of(proto: onnx.ModelProto, field: str = "model") -> ModelSignature
     return ModelSignature(inputs=inputs, outputs=outputs, **meta)
 
 
-def inspect_model(data: bytes, field: str = "model") -> ModelSignature:
-    """The signature of model bytes without creating a session (for registering and display)."""
-    return signature_of(parse_onnx(data, field), field)
-
-
 @dataclass(frozen=True)
 class LoadedModel:
     """A verified model ready to run: its session, signature, sha256 and size."""

@@ -173,21 +173,6 @@ class Server:
         }
 
 
-def score_rows(
-    storage: Storage,
-    cache: ModelCache,
-    model: str,
-    payload: Any,
-    *,
-    alias: str | None = None,
-    sample_rate: float = 1.0,
-) -> dict[str, Any]:
-    """One-off scoring (no alias cache) that writes its log lines before returning."""
-    server = Server(storage, alias_ttl_s=0.0, log_buffer=InferenceLogBuffer(storage, background=False))
-    server.models = cache
-    return server.score(model, payload, alias=alias, sample_rate=sample_rate)
-
-
 def log_lines(
     version: str, rows: list[Any], predictions: list[dict[str, Any]], sample_rate: float
 ) -> list[str]:

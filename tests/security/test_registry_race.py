@@ -26,8 +26,9 @@ from shared.models.onnx_io import ModelCache
 from shared.models.signature import metadata_for
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.settings import Settings, load_settings
-from shared.steps import models, serving
+from shared.steps import models
 from shared.storage.factory import Storage
+from tests.scoring_support import score_rows
 
 RACERS = 10
 FEATURES = ["a", "b"]
@@ -121,7 +122,7 @@ def test_ten_concurrent_registrations_get_ten_distinct_versions_that_verify(
     deployed = _race(lambda i: models.deploy(storage, spec, f"run-{i}", registered[i]))
     production = storage.aliases.get(spec.name, "production")[0].version
     assert production in versions and {d["version"] for d in deployed} == set(versions)
-    result = serving.score_rows(storage, ModelCache(), spec.name, {"rows": [{"a": 1.0, "b": 2.0}]})
+    result = score_rows(storage, ModelCache(), spec.name, {"rows": [{"a": 1.0, "b": 2.0}]})
     assert result["version"] == production and len(result["predictions"]) == 1
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from shared.errors import NotFoundError
 from shared.models.onnx_io import ModelCache
-from shared.steps import current_spec, models, schedules, serving
+from shared.steps import current_spec, models, schedules
 from tests.integration.monitoring.support import Deployed
+from tests.scoring_support import score_rows
 
 
 def test_a_model_deployed_to_live_is_served_listed_and_checked_from_live(
@@ -21,10 +22,10 @@ def test_a_model_deployed_to_live_is_served_listed_and_checked_from_live(
     assert storage.aliases.try_get(d.name, "production") is None, "nothing may write 'production'"
 
     rows = d.feature_rows()[:3]
-    scored = serving.score_rows(storage, ModelCache(), d.name, {"rows": rows}, sample_rate=0.0)
+    scored = score_rows(storage, ModelCache(), d.name, {"rows": rows}, sample_rate=0.0)
     assert scored["version"] == d.record.version and len(scored["predictions"]) == 3
     with pytest.raises(NotFoundError):
-        serving.score_rows(storage, ModelCache(), d.name, {"rows": rows}, alias="production", sample_rate=0.0)
+        score_rows(storage, ModelCache(), d.name, {"rows": rows}, alias="production", sample_rate=0.0)
 
     [listed] = [m for m in current_spec.model_listing(storage) if m["name"] == d.name]
     assert listed == {

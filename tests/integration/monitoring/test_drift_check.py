@@ -10,8 +10,9 @@ from typing import Any
 
 from shared.models.onnx_io import ModelCache
 from shared.monitoring import ReferenceProfile
-from shared.steps import monitoring, serving
+from shared.steps import monitoring
 from tests.integration.monitoring.support import Deployed
+from tests.scoring_support import score_rows
 
 HOUR = datetime(2026, 11, 21, 13, tzinfo=UTC)
 SHIFTED = [
@@ -54,7 +55,7 @@ def test_holdout_traffic_through_the_real_server_shows_no_drift(deploy: Callable
     d = deploy()
     rows = d.feature_rows("holdout") + d.feature_rows("validation")
     before = datetime.now(UTC)
-    serving.score_rows(d.storage, ModelCache(), d.name, {"rows": rows})
+    score_rows(d.storage, ModelCache(), d.name, {"rows": rows})
     since = before.replace(minute=0, second=0, microsecond=0)
     until = datetime.now(UTC) + timedelta(seconds=1)
     # No reference was built at deploy time: the check builds it from the model's dataset.

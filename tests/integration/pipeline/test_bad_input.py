@@ -12,9 +12,10 @@ from shared.errors import ValidationError
 from shared.models.onnx_io import ModelCache
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.settings import load_settings
-from shared.steps import datasets, serving
+from shared.steps import datasets
 from shared.storage.factory import Storage
 from shared.storage.records import AliasRecord, ModelRecord
+from tests.scoring_support import score_rows
 
 HEADER = "a,b,label\n"
 
@@ -126,5 +127,5 @@ def test_a_pickle_registered_as_a_model_is_refused_and_never_loaded(storage: Sto
     )
     storage.aliases.upsert(AliasRecord(model=name, alias="production", version="000001"))
     with pytest.raises(ValidationError, match=r"(?i)refused"):
-        serving.score_rows(storage, ModelCache(), name, {"rows": [{"a": 1.0}]})
+        score_rows(storage, ModelCache(), name, {"rows": [{"a": 1.0}]})
     assert not marker.exists()

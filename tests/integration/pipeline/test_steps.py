@@ -14,8 +14,9 @@ from shared.errors import IntegrityError, NotFoundError, ValidationError
 from shared.models.onnx_io import ModelCache
 from shared.pipeline.spec import PipelineSpec, load_spec_file
 from shared.settings import Settings, load_settings
-from shared.steps import datasets, models, runs, serving, training
+from shared.steps import datasets, models, runs, training
 from shared.storage.factory import Storage
+from tests.scoring_support import score_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -99,7 +100,7 @@ def test_pipeline_steps_take_breast_cancer_from_source_to_a_served_model(
     holdout_blob = v["splits"]["holdout"]
     holdout = pl.read_parquet(io.BytesIO(storage.blobs.get_bytes("datasets", holdout_blob)))
     rows = holdout.drop(spec.target).head(3).to_dicts()
-    scored = serving.score_rows(storage, ModelCache(), spec.name, {"rows": rows})
+    scored = score_rows(storage, ModelCache(), spec.name, {"rows": rows})
     assert len(scored["predictions"]) == 3 and all(p["label"] in (0, 1) for p in scored["predictions"])
     logged = list(storage.blobs.list_names("inference-logs", f"{spec.name}/"))
     assert logged, "scored rows must be appended to the inference log"
@@ -110,14 +111,14 @@ def test_scoring_rejects_bad_requests_and_tampered_models(
 ) -> None:
     storage, settings, spec = env
     with pytest.raises(NotFoundError):
-        serving.score_rows(storage, ModelCache(), spec.name, {"rows": [{"a": 1}]})
+        score_rows(storage, ModelCache(), spec.name, {"rows": [{"a": 1}]})
     result = _run(storage, settings, spec, f"{spec.name}-run1")
     features = result["model"]
     champion = models.champion_of(storage, spec.name, spec.deployment.alias)
     row = {name: 1.0 for name in champion.input_schema.get("features", [])}  # type: ignore[union-attr]
     assert row, features
     with pytest.raises(ValidationError) as bad:
-        serving.score_rows(storage, ModelCache(), spec.name, {"rows": [{**row, "mean radius": "big"}]})
+        score_rows(storage, ModelCache(), spec.name, {"rows": [{**row, "mean radius": "big"}]})
     assert bad.value.field and "mean radius" in bad.value.field
     record = models.champion_of(storage, spec.name, spec.deployment.alias)
     assert record is not None
@@ -125,4 +126,4 @@ def test_scoring_rejects_bad_requests_and_tampered_models(
     data[-1] ^= 0xFF
     storage.clients.blob.get_blob_client("models", record.onnx_blob).upload_blob(bytes(data), overwrite=True)
     with pytest.raises(IntegrityError):
-        serving.score_rows(storage, ModelCache(), spec.name, {"rows": [row]})
+        score_rows(storage, ModelCache(), spec.name, {"rows": [row]})
