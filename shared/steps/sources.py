@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow.parquet as pq
 from azure.core.exceptions import ResourceNotFoundError
@@ -97,6 +98,11 @@ class _BlobRange(io.RawIOBase):
         self._size = int(self._blob.get_blob_properties().size)
         self._pos = 0
 
+    @property
+    def size(self) -> int:
+        """The blob's size in bytes."""
+        return self._size
+
     def readable(self) -> bool:
         return True
 
@@ -131,13 +137,27 @@ def _csv_columns(head: bytes, whole: bool) -> list[str] | None:
     return header.columns
 
 
+def _parquet_columns(stream: BinaryIO, size: int) -> list[str] | None:
+    """Column names from a Parquet footer (None when the footer is over the bound)."""
+    if size < 12:
+        raise ValueError("too small to be Parquet")
+    stream.seek(size - 8)
+    tail = stream.read(8)
+    if tail[4:] != b"PAR1":
+        raise ValueError("no Parquet footer")
+    if int.from_bytes(tail[:4], "little") > MAX_FOOTER_BYTES:
+        return None  # the ingest step will judge a schema that large
+    stream.seek(0)
+    return list(pq.read_schema(stream).names)
+
+
 def _columns(storage: Storage, source: Source, settings: Settings) -> list[str] | None:
-    fmt = source.resolved_format()
+    parquet = source.resolved_format() == "parquet"
     if source.kind == "file":
         path = Path(source.location)
-        if fmt == "parquet":
-            return list(pq.read_schema(path).names)
         with open(path, "rb") as handle:
+            if parquet:
+                return _parquet_columns(handle, path.stat().st_size)
             head = handle.read(MAX_HEADER_BYTES)
         return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
     container, name = confined_blob(source.location, settings)
@@ -145,9 +165,9 @@ def _columns(storage: Storage, source: Source, settings: Settings) -> list[str] 
         reader = _BlobRange(storage, container, name)
     except ResourceNotFoundError:
         raise _blob_refused(source.location) from None
-    if fmt == "parquet":
+    if parquet:
         with io.BufferedReader(reader, buffer_size=64 * 1024) as stream:
-            return list(pq.read_schema(stream).names)
+            return _parquet_columns(stream, reader.size)
     head = reader.read(MAX_HEADER_BYTES) or b""
     return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
 

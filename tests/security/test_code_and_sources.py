@@ -222,6 +222,14 @@ def test_function_key_cannot_register_scripts(stack: LocalStack) -> None:
     assert "fkey.py" not in [s["name"] for s in listed]
 
 
+def test_script_registration_checks_name_and_body(stack: LocalStack) -> None:
+    bad_syntax = _register(stack, "broken.py", "def (:\n")
+    assert bad_syntax.status_code == 400 and bad_syntax.json()["field"] == "body"
+    bad_name = _register(stack, "Evil.sh", "print(1)\n")
+    assert bad_name.status_code == 400 and bad_name.json()["field"] == "name"
+    assert _register(stack, "linear.py", "print(1)\n").status_code == 409  # shipped with the app
+
+
 def test_registered_scripts_are_create_only_and_pinned(stack: LocalStack, storage: Storage) -> None:
     name = f"pinned-{secrets.token_hex(3)}.py"
     source = "print('trusted')\n"

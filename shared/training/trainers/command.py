@@ -40,6 +40,7 @@ TAIL_CHARS = 4000
 #: Where the submit step puts the script in the dataset folder.
 SCRIPT_FILE = "trainer_script.py"
 _PLACEHOLDERS = ("{data}", "{out}", "{checkpoints}")
+_PLACEHOLDER = re.compile(r"\{data\}|\{out\}|\{checkpoints\}")
 
 
 class CommandConfig(BaseModel):
@@ -58,9 +59,7 @@ def script_argv(script: Path, args: list[str], data: Path, out: Path, checkpoint
     """``[interpreter, script, *args]`` with the folder placeholders replaced as plain text."""
     places = {"{data}": str(data), "{out}": str(out), "{checkpoints}": str(checkpoints)}
     templated = any(token in arg for arg in args for token in _PLACEHOLDERS)
-    filled = []
-    for arg in args:
-        filled.append(re.sub(r"\{data\}|\{out\}|\{checkpoints\}", lambda m: places[m.group(0)], arg))
+    filled = [_PLACEHOLDER.sub(lambda m: places[m.group(0)], arg) for arg in args]
     tail = filled if templated else [*filled, str(data), str(out)]
     return [sys.executable, str(script), *tail]
 

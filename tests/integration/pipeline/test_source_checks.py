@@ -129,3 +129,14 @@ def test_command_with_local_compute_is_refused_on_azure(storage: Storage, settin
     with pytest.raises(ValidationError) as err:
         check_submission(storage, _settings(settings, WEBSITE_INSTANCE_ID="abc"), spec)
     assert err.value.field == "compute.kind"
+
+
+def test_a_file_that_is_not_what_it_claims_is_refused(
+    storage: Storage, settings: Settings, unique: str
+) -> None:
+    storage.blobs.put_bytes("data", f"{unique}/fake.parquet", CSV)
+    with pytest.raises(ValidationError) as err:
+        sources.check_source(
+            storage, Source(kind="blob", location=f"data/{unique}/fake.parquet"), "label", settings
+        )
+    assert err.value.field == "source.location" and "parquet" in err.value.message
