@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-DEFAULT_URL = "http://127.0.0.1:7071"
+from cli.config import DEFAULT_URL, devhost_key
+
+__all__ = ["DEFAULT_URL", "ApiClient", "ApiError", "local_devhost_key"]
 
 
 class ApiError(Exception):
@@ -17,17 +18,25 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
+        self.message = message
 
 
 def local_devhost_key(app_dir: Path) -> str | None:
     """The master key a local devhost stored for ``app_dir`` (None when there is none)."""
-    path = app_dir / ".devhost" / "keys.json"
+    return devhost_key(app_dir)
+
+
+def _error(resp: httpx.Response) -> ApiError:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    key = data.get("master") or data.get("master_key") or data.get("masterKey")
-    return str(key) if key else None
+        body = resp.json()
+        message = (
+            (body.get("message") or body.get("error") or resp.text) if isinstance(body, dict) else resp.text
+        )
+    except ValueError:
+        message = resp.text or resp.reason_phrase
+    if resp.status_code == 401 and not message:
+        message = "unauthorized: missing or wrong key"
+    return ApiError(resp.status_code, str(message))
 
 
 class ApiClient:
@@ -41,20 +50,20 @@ class ApiClient:
     def _headers(self) -> dict[str, str]:
         return {"x-functions-key": self.key} if self.key else {}
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request to ``path`` (absolute URL or app-relative) and return parsed JSON."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = path if path.startswith("http") else f"{self.url}{path}"
         try:
-            resp = self._http.request(method, url, headers=self._headers(), **kwargs)
+            headers = {**self._headers(), **kwargs.pop("headers", {})}
+            resp = self._http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise ApiError(0, f"cannot reach {self.url}: {exc}") from exc
         if resp.status_code >= 400:
-            try:
-                body = resp.json()
-                message = body.get("message") or body.get("error") or resp.text
-            except ValueError:
-                message = resp.text or resp.reason_phrase
-            raise ApiError(resp.status_code, str(message))
+            raise _error(resp)
+        return resp
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request to ``path`` (absolute URL or app-relative) and return parsed JSON."""
+        resp = self._send(method, path, **kwargs)
         if not resp.content:
             return None
         try:
@@ -66,6 +75,17 @@ class ApiClient:
         """GET with query parameters (None values dropped)."""
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
-    def post(self, path: str, body: Any = None) -> Any:
-        """POST a JSON body."""
-        return self.request("POST", path, json=body)
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        """POST a JSON body (query parameters with None values dropped)."""
+        return self.request(
+            "POST", path, json=body, params={k: v for k, v in params.items() if v is not None}
+        )
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """GET raw bytes (reports, files)."""
+        return self._send("GET", path, params={k: v for k, v in params.items() if v is not None}).content
+
+    def upload(self, path: str, data: bytes, **params: Any) -> Any:
+        """POST raw bytes (a data file) and return the parsed JSON answer."""
+        headers = {"content-type": "application/octet-stream"}
+        return self.request("POST", path, content=data, params=params, headers=headers)

@@ -9,16 +9,19 @@ app = typer.Typer(help="Serverless MLOps on Azure Durable Functions.", no_args_i
 
 @app.callback()
 def main() -> None:
-    """Inspect and drive the MLOps app (local devhost by default, --url for Azure)."""
+    """Inspect and drive the MLOps app (--url/$MLOPS_URL, else the `mlops host` config, else local)."""
 
 
 def _register() -> None:
-    from cli import host, models, monitor, runs
+    from cli import approvals, data, host, models, monitor, reports, runs
 
     runs.register(app)
     models.register(app)
     host.register(app)
     monitor.register(app)
+    data.register(app)
+    reports.register(app)
+    approvals.register(app)
 
 
 _register()

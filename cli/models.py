@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.client import ApiError
-from cli.options import KeyOption, UrlOption, client
+from cli.options import KeyOption, UrlOption, client, fail
 
 console = Console()
 
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def models(
     name: str | None = typer.Argument(None, help="A model name for its versions and aliases."),
-    url: str = UrlOption,
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
     """List models, or one model's versions and aliases."""
@@ -31,8 +31,7 @@ def models(
     try:
         data = api.get(f"/api/models/{name}") if name else api.get("/api/models")
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(exc)
     if name:
         table = Table(title=f"model {name} (aliases: {data.get('aliases', {})})")
         for col in ("version", "run", "dataset", "metrics", "sha256"):
@@ -58,7 +57,7 @@ def models(
 def score(
     name: str,
     rows: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON file: a list of row objects."),
-    url: str = UrlOption,
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
     """Score rows with a model's production version."""
@@ -66,6 +65,5 @@ def score(
     try:
         result = client(url, key).post(f"/api/models/{name}/score", {"rows": body})
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(exc)
     console.print_json(json.dumps(result))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.client import ApiError
-from cli.options import KeyOption, UrlOption, client
+from cli.options import KeyOption, UrlOption, client, fail
 
 console = Console()
 
@@ -21,15 +21,14 @@ def register(app: typer.Typer) -> None:
 def drift(
     model: str,
     top: int = typer.Option(10, help="How many checks to list."),
-    url: str = UrlOption,
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
     """The latest drift check of a model (per column) and the history of checks."""
     try:
         data = client(url, key).get(f"/api/drift/{model}", top=top)
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(exc)
     latest = data.get("latest")
     if not latest:
         console.print(f"no drift checks for {model} yet")
@@ -64,15 +63,14 @@ def drift(
 
 def costs(
     day: str | None = typer.Option(None, help="Only runs of this UTC day (YYYY-MM-DD)."),
-    url: str = UrlOption,
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
     """Costs per model, run and day, with budget alerts."""
     try:
         data = client(url, key).get("/api/costs", day=day)
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(exc)
     for title, key_name in (("per model", "per_model"), ("per day", "per_day"), ("per run", "per_run")):
         table = Table(title=title)
         table.add_column(key_name.split("_")[1])

@@ -1,21 +1,22 @@
-"""`mlops run | status | history | runs`: start pipelines and follow them."""
+"""`mlops run | status | history | runs`: start pipelines, follow them, say why they ended."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
-from rich.console import Console
 from rich.table import Table
 
 from cli.client import ApiClient, ApiError
-from cli.options import KeyOption, UrlOption, client
+from cli.follow import TERMINAL, FollowTimeout, follow, instance_status, reconcile
+from cli.options import KeyOption, UrlOption, client, fail
+from cli.show import StepPrinter, console, runs_table, steps_table, summary
+from cli.specfile import SpecFileError, load_spec_file, local_source, upload_name, with_source
 
-console = Console()
-TERMINAL = {"Succeeded", "Failed", "DataRejected", "GateRejected", "ApprovalRejected", "Terminated"}
+#: Exit codes of `run --follow`: 0 succeeded, 2 ended otherwise, 3 still running after --timeout.
+EXIT_NOT_SUCCEEDED = 2
+EXIT_TIMEOUT = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -26,86 +27,104 @@ def register(app: typer.Typer) -> None:
     app.command("runs")(runs)
 
 
+def _upload_local_source(api: ApiClient, body: dict[str, Any], spec: Path) -> dict[str, Any]:
+    found = local_source(body, spec.resolve().parent)
+    if found is None:
+        return body
+    path, fmt = found
+    if not path.is_file():
+        console.print(f"[red]{spec}: source file not found: {path}[/red]")
+        raise typer.Exit(1)
+    try:
+        uploaded = api.upload("/api/data/uploads", path.read_bytes(), name=upload_name(path, fmt))
+    except ApiError as exc:
+        fail(exc)
+    state = "uploaded" if uploaded.get("created") else "already uploaded"
+    console.print(f"{state} {path} as {uploaded['source']}")
+    return with_source(body, str(uploaded["source"]))
+
+
 def run(
     spec: Path = typer.Argument(..., exists=True, dir_okay=False, help="Pipeline spec (YAML)."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Show progress until the run ends."),
-    url: str = UrlOption,
+    follow_run: bool = typer.Option(False, "--follow", "-f", help="Show progress until the run ends."),
+    timeout: float = typer.Option(
+        3600.0, "--timeout", help="With --follow: stop waiting after this many seconds (the run goes on)."
+    ),
+    upload: bool = typer.Option(
+        True, "--upload/--no-upload", help="Upload a local source file and submit it as a blob source."
+    ),
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
-    """Start a pipeline run from a spec file."""
-    body = yaml.safe_load(spec.read_text())
-    name = body.get("name") if isinstance(body, dict) else None
-    if not name:
-        raise typer.BadParameter("the spec has no 'name'", param_hint="SPEC")
-    api = client(url, key)
+    """Start a pipeline run from a spec file (a local source file is uploaded first)."""
     try:
-        started = api.post(f"/api/pipelines/{name}/runs", {"spec": body})
-    except ApiError as exc:
+        body = load_spec_file(spec)
+    except SpecFileError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    api = client(url, key)
+    if upload:
+        body = _upload_local_source(api, body, spec)
+    try:
+        started = api.post(f"/api/pipelines/{body['name']}/runs", {"spec": body})
+    except ApiError as exc:
+        fail(exc)
     run_id = started["run_id"]
     console.print(f"started run [bold]{run_id}[/bold]")
-    if follow:
-        final = _follow(api, run_id)
-        _summary(final)
-        if final.get("status") != "Succeeded":
-            raise typer.Exit(2)
+    if follow_run:
+        _follow_to_end(api, run_id, timeout)
 
 
-def _follow(api: ApiClient, run_id: str, poll_s: float = 1.0) -> dict[str, Any]:
-    seen: dict[str, str] = {}
-    while True:
-        record = api.get(f"/api/runs/{run_id}")
-        for step in record.get("steps", []):
-            state = step.get("status", "")
-            if seen.get(step["name"]) != state:
-                seen[step["name"]] = state
-                secs = step.get("seconds")
-                took = f" in {secs:.1f}s" if isinstance(secs, (int, float)) else ""
-                console.print(f"  {step['name']:<12} {state}{took}")
-        if record.get("status") in TERMINAL:
-            return dict(record)
-        time.sleep(poll_s)
-
-
-def _summary(record: dict[str, Any]) -> None:
-    table = Table(title=f"run {record.get('run_id')}: {record.get('status')}")
-    table.add_column("what")
-    table.add_column("value")
-    for label, key in (("dataset version", "dataset_version"), ("model version", "model_version")):
-        if record.get(key):
-            table.add_row(label, str(record[key]))
-    for gate in record.get("gates", []):
-        table.add_row(f"gate {gate.get('gate')}", f"{gate.get('status')}: {gate.get('reason', '')}")
-    for metric, value in (record.get("metrics") or {}).items():
-        table.add_row(metric, f"{value:.4f}" if isinstance(value, float) else str(value))
-    console.print(table)
-
-
-def status(run_id: str, url: str = UrlOption, key: str | None = KeyOption) -> None:
-    """Show one run: status, steps with timings, gate decisions."""
+def _follow_to_end(api: ApiClient, run_id: str, timeout: float) -> None:
+    """Print step changes until the run ends, then why; exit 2 unless it succeeded, 3 on timeout."""
     try:
-        record = client(url, key).get(f"/api/runs/{run_id}")
+        final = follow(api, run_id, timeout_s=timeout, on_record=StepPrinter())
+    except FollowTimeout as exc:
+        console.print(f"[yellow]{exc}[/yellow]")
+        raise typer.Exit(EXIT_TIMEOUT) from exc
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    table = Table(title=f"run {run_id}: {record.get('status')}")
-    for col in ("step", "status", "seconds"):
-        table.add_column(col)
-    for step in record.get("steps", []):
-        table.add_row(step["name"], step.get("status", ""), str(step.get("seconds", "")))
-    console.print(table)
-    _summary(record)
+        fail(exc)
+    summary(final)
+    if final.get("status") != "Succeeded":
+        raise typer.Exit(EXIT_NOT_SUCCEEDED)
 
 
-def history(run_id: str, url: str = UrlOption, key: str | None = KeyOption) -> None:
+def status(
+    run_id: str,
+    follow_run: bool = typer.Option(
+        False, "--follow", "-f", help="Wait for the run to end, showing progress."
+    ),
+    timeout: float = typer.Option(
+        3600.0, "--timeout", help="With --follow: stop waiting after this many seconds."
+    ),
+    url: str | None = UrlOption,
+    key: str | None = KeyOption,
+) -> None:
+    """Show one run: steps with timings, the failed step, row counts, gate decisions and why it ended."""
+    api = client(url, key)
+    if follow_run:
+        _follow_to_end(api, run_id, timeout)
+        return
+    try:
+        record = dict(api.get(f"/api/runs/{run_id}"))
+    except ApiError as exc:
+        fail(exc)
+    if record.get("status") not in TERMINAL:
+        ended = reconcile(record, instance_status(api, run_id))
+        if ended is not None:
+            console.print(f"[yellow]the run row says {record.get('status')}, but its instance ended[/yellow]")
+            record = ended
+    steps_table(record)
+    summary(record)
+
+
+def history(run_id: str, url: str | None = UrlOption, key: str | None = KeyOption) -> None:
     """Show the orchestration timeline from the Durable management API."""
     path = f"/runtime/webhooks/durabletask/instances/{run_id}"
     try:
         data = client(url, key).get(path, showHistory="true", showHistoryOutput="false")
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        fail(exc)
     table = Table(title=f"{data.get('name')} {run_id}: {data.get('runtimeStatus')}")
     for col in ("time", "event", "name"):
         table.add_column(col)
@@ -121,24 +140,12 @@ def history(run_id: str, url: str = UrlOption, key: str | None = KeyOption) -> N
 def runs(
     pipeline: str | None = typer.Option(None, help="Only this pipeline."),
     top: int = typer.Option(20, help="How many."),
-    url: str = UrlOption,
+    url: str | None = UrlOption,
     key: str | None = KeyOption,
 ) -> None:
-    """List recent runs."""
+    """List recent runs with whole ids and why each ended."""
     try:
         items = client(url, key).get("/api/runs", pipeline=pipeline, top=top)
     except ApiError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    table = Table(title="runs")
-    for col in ("run id", "pipeline", "status", "started", "model"):
-        table.add_column(col)
-    for item in items.get("runs", []):
-        table.add_row(
-            item.get("run_id", ""),
-            item.get("pipeline", ""),
-            item.get("status", ""),
-            str(item.get("started_at", "")),
-            str(item.get("model_version") or ""),
-        )
-    console.print(table)
+        fail(exc)
+    runs_table(list(items.get("runs", [])))

@@ -1,0 +1,39 @@
+"""Report downloads: drift reports (JSON/HTML) and daily cost reports (CSV/HTML) from `reports`."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions import deps
+from functions.http_util import handle_errors
+from shared.steps import reports
+
+bp = func.Blueprint()
+
+
+def _file(report: reports.ReportFile) -> func.HttpResponse:
+    return func.HttpResponse(
+        report.data,
+        status_code=200,
+        headers={
+            "Content-Type": report.content_type,
+            "Content-Disposition": f'attachment; filename="{report.filename}"',
+        },
+    )
+
+
+@bp.route(route="reports/drift/{model}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def get_drift_report(req: func.HttpRequest) -> func.HttpResponse:
+    """A model's drift report: `window` (default the newest) and `format` html or json."""
+    model = req.route_params["model"]
+    storage = deps.storage()
+    return _file(reports.drift_report(storage, model, req.params.get("window"), req.params.get("format")))
+
+
+@bp.route(route="reports/costs/{day}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def get_cost_report(req: func.HttpRequest) -> func.HttpResponse:
+    """The stored cost report of a UTC day (YYYY-MM-DD), `format` html or csv."""
+    report = reports.cost_report(deps.storage(), req.route_params["day"], req.params.get("format"))
+    return _file(report)
