@@ -1,0 +1,13 @@
+"""Probe: an output binding parameter annotated str instead of func.Out[str]."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="x")
+@app.queue_output(arg_name="out", queue_name="probe-out", connection="AzureWebJobsStorage")
+def answer(req: func.HttpRequest, out: str) -> func.HttpResponse:
+    return func.HttpResponse("x")
