@@ -11,6 +11,7 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import handle_errors, int_param, json_body, json_response
+from functions.reconcile import reconcile_runs
 from functions.starter import start_pipeline
 from shared.errors import ValidationError
 from shared.steps import pipelines, runs
@@ -73,19 +74,22 @@ async def start_pipeline_run(
 
 
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
 @handle_errors
-def list_runs(req: func.HttpRequest) -> func.HttpResponse:
-    """Recent runs, newest first (`pipeline`, `top` query parameters)."""
+async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Recent runs, newest first (`pipeline`, `top` query parameters); ended instances reconciled."""
     top = int_param(req, "top", 50, minimum=1)
-    records = runs.list_runs(deps.storage(), req.params.get("pipeline"), top)
+    records = await reconcile_runs(client, runs.list_runs(deps.storage(), req.params.get("pipeline"), top))
     return json_response({"runs": [r.model_dump(mode="json") for r in records]})
 
 
 @bp.route(route="runs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
 @handle_errors
-def get_run(req: func.HttpRequest) -> func.HttpResponse:
+async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One run: status, steps with timings, gate decisions, metrics, model version."""
-    record = runs.find_run(deps.storage(), req.route_params["run_id"])
+    # A terminated or crashed instance ends its run row here, so no run stays Running.
+    [record] = await reconcile_runs(client, [runs.find_run(deps.storage(), req.route_params["run_id"])])
     data = record.model_dump(mode="json")
     data["gates"] = data.get("gate_decisions", [])
     return json_response(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -42,15 +43,24 @@ async def _reconcile(client: df.DurableOrchestrationClient, record: RunRecord) -
     runtime = getattr(status.runtime_status, "value", None) if status is not None else None
     if runtime is None:
         return record
-    spec_json: dict[str, Any] | None = None
-    if isinstance(status.input_, dict) and isinstance(status.input_.get("spec"), dict):
-        spec_json = status.input_["spec"]
+    spec_json = _spec_of(status.input_)
     ended = reconcile.end_from_runtime(
         deps.storage(), deps.settings(), record, runtime, status.output, spec_json
     )
     if ended.status == RunStatus.CANCELLED.value and not is_terminal(record.status):
         await _terminate_training(client, record.run_id)
     return ended
+
+
+def _spec_of(started_with: Any) -> dict[str, Any] | None:
+    """The spec the instance was started with (the SDK client sends inputs JSON-encoded once more)."""
+    if isinstance(started_with, str):
+        try:
+            started_with = json.loads(started_with)
+        except ValueError:
+            return None
+    spec = started_with.get("spec") if isinstance(started_with, dict) else None
+    return spec if isinstance(spec, dict) else None
 
 
 async def _terminate_training(client: df.DurableOrchestrationClient, run_id: str) -> None:

@@ -188,6 +188,7 @@ def finish_run(storage: Storage, pipeline: str, run_id: str, outcome: RunOutcome
     def end(r: RunRecord) -> RunRecord:
         if is_terminal(r.status):
             return r  # first end wins: a reconcile and the orchestrator may race
+        r = _close_open_steps(r, outcome, finished)
         return r.model_copy(
             update={
                 "status": outcome.status.value,
@@ -199,6 +200,24 @@ def finish_run(storage: Storage, pipeline: str, run_id: str, outcome: RunOutcome
         )
 
     record, _ = storage.runs.update(pipeline, run_id, end)
+    return record
+
+
+def _close_open_steps(record: RunRecord, outcome: RunOutcome, finished: datetime) -> RunRecord:
+    """Steps still Running when the run ends did not finish: say so on the timeline."""
+    status = "Cancelled" if outcome.status == RunStatus.CANCELLED else "Failed"
+    for step_record in record.steps:
+        if step_record.get("status") == "Running":
+            started = step_record.get("started_at")
+            seconds = (finished - datetime.fromisoformat(started)).total_seconds() if started else 0.0
+            record = _set_step(
+                record,
+                step_record["name"],
+                status=status,
+                finished_at=finished.isoformat(),
+                seconds=round(seconds, 3),
+                detail=outcome.reason[:MAX_MESSAGE],
+            )
     return record
 
 
