@@ -80,8 +80,10 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
     result = ingest_source(source, data=data, overrides=ingest_overrides(spec, baseline))
     version = result.dataset_version
     existing = storage.datasets.try_get(spec.name, version)
-    if existing is not None:
+    if existing is not None and _typed_alike(storage, existing, result):
         return dataset_summary(existing, reused=True)
+    # New bytes, or the same bytes typed differently (schema_overrides changed): the typed rows
+    # are rewritten and the record goes back to "ingested", so validation runs on them again.
     prefix = _prefix(spec, version)
     ingested = storage.blobs.put_bytes(
         "datasets", f"{prefix}/ingested.parquet", to_parquet_bytes(result.frame)
@@ -102,6 +104,14 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
     )
     storage.datasets.upsert(record)
     return dataset_summary(record, reused=False)
+
+
+def _typed_alike(storage: Storage, record: DatasetRecord, result: IngestResult) -> bool:
+    """Whether the stored typed rows of a version have the column types this ingest decided."""
+    meta = json.loads(
+        storage.blobs.get_bytes("datasets", f"{record.dataset}/{record.content_hash}/ingest.json")
+    )
+    return bool(meta.get("dtypes") == result.dtypes)
 
 
 def rules_key(spec: PipelineSpec) -> str:

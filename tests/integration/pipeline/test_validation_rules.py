@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import pytest
 
 from shared.pipeline.spec import PipelineSpec, load_spec
@@ -74,7 +75,7 @@ def test_changing_the_target_or_an_expectation_on_the_same_csv_changes_the_outco
 
 
 def test_the_rules_key_covers_every_data_rule_and_nothing_else(unique: str) -> None:
-    base = _spec(f"k-{unique}", "blob:datasets/uploads/x.csv")
+    base = _spec(f"k-{unique}", "blob:data/uploads/x.csv")
     key = datasets.rules_key(base)
     for changed in (
         {"target": "other"},
@@ -83,8 +84,29 @@ def test_the_rules_key_covers_every_data_rule_and_nothing_else(unique: str) -> N
         {"split": {"seed": 7}},
         {"reject_threshold": 0.2},
     ):
-        assert datasets.rules_key(_spec(f"k-{unique}", "blob:datasets/uploads/x.csv", **changed)) != key, (
+        assert datasets.rules_key(_spec(f"k-{unique}", "blob:data/uploads/x.csv", **changed)) != key, (
             changed
         )
-    unrelated = _spec(f"k-{unique}", "blob:datasets/uploads/x.csv", description="x", schedule="0 0 * * * *")
+    unrelated = _spec(f"k-{unique}", "blob:data/uploads/x.csv", description="x", schedule="0 0 * * * *")
     assert datasets.rules_key(unrelated) == key
+
+
+def test_a_changed_schema_override_retypes_the_same_csv_before_validating(
+    storage: Storage, unique: str
+) -> None:
+    storage.blobs.put_bytes("data", f"uploads/t-{unique}.csv", CSV.encode())
+    location = f"blob:data/uploads/t-{unique}.csv"
+    name = f"types-{unique}"
+    plain = _spec(name, location, target="other")
+    first = _validate(storage, plain)
+    assert not first["rejected"]
+
+    as_text = _spec(name, location, target="other", schema_overrides={"b": "string"})
+    ingested = datasets.ingest(storage, as_text)
+    assert ingested["version"] == first["version"] and not ingested["reused"], "same bytes, new types"
+    typed = datasets.read_frame(storage, f"{name}/{first['version']}/ingested.parquet")
+    assert typed.schema["b"] == pl.String
+    retyped = datasets.validate(storage, as_text, ingested["version"])
+    assert not retyped["reused"], retyped
+
+    assert datasets.ingest(storage, as_text)["reused"], "the same types again: reused"
