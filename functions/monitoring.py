@@ -10,6 +10,7 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import handle_errors, int_param, json_response
+from functions.reconcile import reconcile_open_runs_now
 from functions.starter import start_pipeline
 from shared.errors import ValidationError
 from shared.steps import monitoring, retrain, retrain_queue, schedules
@@ -23,7 +24,7 @@ RETRAIN_QUEUE = "retrain-requests"
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def drift_monitor(timer: func.TimerRequest) -> None:
     """Check every deployed model whose monitoring schedule is due (all of them on a manual run)."""
-    manual = not timer.schedule_status  # the admin API runs a timer without schedule status
+    manual = not getattr(timer, "schedule_status", None)  # the admin API runs a timer without one
     storage = deps.storage()
     for spec, since, until, window in schedules.drift_windows(storage, datetime.now(UTC), manual):
         try:
@@ -43,7 +44,7 @@ async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestra
     try:
         request = monitoring.parse_retrain_request(text)
     except ValidationError as exc:  # retrying cannot fix it: poison it once, now, with why
-        retrain_queue.poison(storage, msg.id, attempt, text, f"malformed request: {exc.message}")
+        retrain_queue.poison(storage, msg.id or "", attempt, text, f"malformed request: {exc.message}")
         return
     try:
         await _start_retrain(client, storage, request)
@@ -52,7 +53,7 @@ async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestra
             raise  # the host makes it visible again and retries
         log.exception("retrain request %s failed on its last attempt", msg.id)
         reason = f"starting its run failed on attempt {attempt}: {type(exc).__name__}: {exc}"
-        retrain_queue.poison(storage, msg.id, attempt, text, reason)
+        retrain_queue.poison(storage, msg.id or "", attempt, text, reason)
 
 
 async def _start_retrain(
@@ -71,13 +72,14 @@ async def _start_retrain(
 def report_poison_retrain(msg: func.QueueMessage) -> None:
     """One audit entry per poison message: reason, real dequeue count, and the body itself."""
     text = retrain_queue.message_text(msg.get_body())
-    retrain_queue.record_poison(deps.storage(), retrain_queue.read_poison(text, msg.id))
+    retrain_queue.record_poison(deps.storage(), retrain_queue.read_poison(text, msg.id or ""))
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 @bp.durable_client_input(client_name="client")
 async def scheduled_retraining(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start every pipeline whose retraining schedule is due; skip (and record) while one runs."""
+    await reconcile_open_runs_now(client)  # a run whose instance ended must not block its schedule
     storage = deps.storage()
     for decision in schedules.scheduled_retrains(storage, datetime.now(UTC)):
         if decision["skipped"]:

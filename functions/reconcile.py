@@ -75,8 +75,11 @@ async def _terminate_training(client: df.DurableOrchestrationClient, run_id: str
 @bp.durable_client_input(client_name="client")
 async def reconcile_open_runs(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Every 5 minutes: end the rows of runs whose instance was terminated or crashed."""
-    storage = deps.storage()
-    open_runs = [
-        r for status in OPEN for r in storage.runs.query(filter="status eq @s", parameters={"s": status})
-    ]
+    await reconcile_open_runs_now(client)
+
+
+async def reconcile_open_runs_now(client: df.DurableOrchestrationClient) -> None:
+    """End every open run row whose instance ended (also before schedules decide a run is active)."""
+    query = deps.storage().runs.query
+    open_runs = [r for status in OPEN for r in query(filter="status eq @s", parameters={"s": status})]
     await reconcile_runs(client, open_runs)

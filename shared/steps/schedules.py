@@ -19,7 +19,7 @@ from shared.steps.current_spec import current_specs
 from shared.storage.factory import Storage
 
 STATE_CONTAINER = "reports"
-ACTIVE = ("Pending", "Running")
+ACTIVE = ("Pending", "Running", "AwaitingApproval")
 
 
 def _state_name(kind: str, name: str) -> str:
