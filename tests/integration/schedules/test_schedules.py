@@ -152,3 +152,12 @@ def test_the_drift_window_is_the_monitoring_schedule_period(
         for w in schedules.drift_windows(storage, now + timedelta(seconds=5), manual=False)
         if w[0].name == name
     ]
+
+
+def test_an_irregular_schedule_looks_back_to_its_previous_occurrence() -> None:
+    weekdays_at_9 = "0 0 9 * * 1-5"
+    monday = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    assert schedules.period_hours(weekdays_at_9, monday) == 72, "Monday's check covers the weekend"
+    assert schedules.period_hours(weekdays_at_9, monday + timedelta(days=1)) == 24
+    since, until, window = schedules.schedule_window(weekdays_at_9, monday)
+    assert (since, until, window) == (monday - timedelta(hours=72), monday, "2026-11-20T09-72h")
