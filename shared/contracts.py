@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-C = TypeVar("C", bound="Contract")
 
 
 class RunStatus(StrEnum):
@@ -58,11 +56,6 @@ class Contract(BaseModel):
     def to_payload(self) -> dict[str, Any]:
         """The JSON-ready dict that crosses the boundary."""
         return self.model_dump(mode="json")
-
-    @classmethod
-    def from_payload(cls: type[C], payload: Any) -> C:
-        """Parse a dict that crossed the boundary (pydantic.ValidationError when it does not fit)."""
-        return cls.model_validate(payload)
 
 
 # ---- what the orchestration is started with ---------------------------------------------------

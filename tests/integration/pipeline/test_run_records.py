@@ -119,3 +119,33 @@ def test_ended_instances_end_their_open_rows(storage: Storage, settings_: Settin
     failed = reconcile.end_from_runtime(storage, settings_, crashed, "Failed", output, None)
     assert failed.status == "Failed"
     assert failed.reason == "orchestration failed: Orchestrator function 'training_pipeline' failed: boom"
+
+
+def test_identical_or_tied_candidates_are_no_change(storage: Storage, unique: str) -> None:
+    import yaml
+
+    from cli.local import ROOT
+    from shared.pipeline.spec import load_spec
+    from shared.steps import champion_guard
+    from shared.storage.records import ModelRecord
+
+    data = yaml.safe_load((ROOT / "examples" / "breast_cancer.yaml").read_text())
+    data["name"] = f"guard-{unique}"
+    spec = load_spec(data)  # champion_challenger on auc with min_improvement 0
+    champion_sha = "a" * 64
+    storage.models.insert(
+        ModelRecord(model=spec.name, version="000001", onnx_blob="x/model.onnx", sha256=champion_sha)
+    )
+
+    def evaluation(auc: float) -> Evaluation:
+        return Evaluation(
+            passed=True, metrics={"auc": auc}, champion_version="000001", champion_metrics={"auc": 0.98}
+        )
+
+    same_bytes = champion_guard.no_change_reason(storage, spec, champion_sha, evaluation(0.99))
+    assert same_bytes == "the candidate is byte-identical (sha256) to champion version 000001"
+    tie = champion_guard.no_change_reason(storage, spec, "b" * 64, evaluation(0.98))
+    assert tie is not None and "does not beat champion version 000001" in tie
+    assert champion_guard.no_change_reason(storage, spec, "b" * 64, evaluation(0.985)) is None
+    first = Evaluation(passed=True, metrics={"auc": 0.9})
+    assert champion_guard.no_change_reason(storage, spec, champion_sha, first) is None  # no champion yet
