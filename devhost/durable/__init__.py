@@ -14,8 +14,9 @@ CONTRACT between devhost's host (devhost/host.py, HTTP server) and this package.
 Modules: names (hub resource names), events (history events), store (Azure Storage) and
 tablebatch (the per-episode table transaction), registry (functions), episode (SDK replay) and
 timestamps (its fast timestamp parse), decider (events/messages from an episode), engine (dispatch,
-crash-safe commit order, recovery) and client_ops, activities, status, urls, http_api, faults
-(crash hooks for tests), runtime (this contract's class). See README.md for the decisions.
+crash-safe commit order, recovery) and client_ops, entities/entity_dispatch/entity_api (durable
+entities), versioning, activities, status, urls, query and http_api, faults (crash hooks for tests),
+runtime (this contract's class). See README.md for the decisions.
 """
 
 from __future__ import annotations

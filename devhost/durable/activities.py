@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,12 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.durable.registry import ActivityFunction
+
+RPC_EXCEPTION = "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script"
+FUNCTION_FAILED = (
+    "Microsoft.Azure.WebJobs.Extensions.DurableTask.FunctionFailedException, "
+    "Microsoft.Azure.WebJobs.Extensions.DurableTask"
+)
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,63 @@ def encode_output(value: Any) -> str:
 
 
 def failure(name: str, exc: BaseException) -> ActivityOutcome:
-    """Azure's wording: Reason "Activity function '<name>' failed: <message>", Details = traceback."""
+    """TaskFailed as the extension records a Python activity's exception.
+
+    The worker reports ``"<Type>: <message>"`` and the traceback; the host wraps them in an RpcException
+    ("Result: Failure\nException: ...\nStack: ..."); the extension takes the text between
+    ``Exception:`` and ``Stack:`` as the friendly message (leading space kept), so Reason is
+    ``"Activity function '<name>' failed:  <Type>: <message>"`` and Details the serialized exception.
+    """
     message = f"{type(exc).__name__}: {exc}"
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return ActivityOutcome(False, reason=f"Activity function '{name}' failed: {message}", details=details)
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    rpc = exception_json(
+        f"Result: Failure\nException: {message}\nStack: {stack}",
+        RPC_EXCEPTION,
+        extra={"IsUserException": False, "RemoteStackTrace": stack, "RemoteMessage": message},
+    )
+    friendly = f" {message}"
+    return ActivityOutcome(
+        False,
+        reason=f"Activity function '{name}' failed: {friendly}",
+        details=json.dumps(exception_json(friendly, inner=rpc)),
+    )
+
+
+def missing_failure(name: str, text: str) -> ActivityOutcome:
+    """TaskFailed for an activity that cannot run (unknown or disabled): a FunctionFailedException."""
+    return ActivityOutcome(
+        False,
+        reason=f"Activity function '{name}' failed: {text}",
+        details=json.dumps(exception_json(text, FUNCTION_FAILED)),
+    )
+
+
+def exception_json(
+    message: str,
+    type_name: str = "System.Exception, System.Private.CoreLib",
+    *,
+    inner: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A .NET exception as the extension's error serializer writes it (Newtonsoft, ``$type``)."""
+    body: dict[str, Any] = {"$type": type_name, **(extra or {})}
+    body.update(
+        {
+            "ClassName": type_name.split(",", 1)[0],
+            "Message": message,
+            "Data": None,
+            "InnerException": inner,
+            "HelpURL": None,
+            "StackTraceString": None,
+            "RemoteStackTraceString": None,
+            "RemoteStackIndex": 0,
+            "ExceptionMethod": None,
+            "HResult": -2146233088,
+            "Source": None,
+            "WatsonBuckets": None,
+        }
+    )
+    return body
 
 
 def prepare_call(activity: ActivityFunction, input_text: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 from devhost.durable.decider import event_message, execution_started
+from devhost.durable.entities import is_entity_id
 from devhost.durable.events import EventType, new_event
 from devhost.durable.names import HubNames, utcnow
 from devhost.durable.state import InstanceState
@@ -54,8 +55,10 @@ class ClientOperations:
             state.reconcile()
         return state
 
-    async def start_instance(self, name: str, instance_id: str | None, stored_input: str | None) -> str:
-        """Create (or replace a finished) instance and queue its ExecutionStarted."""
+    async def start_instance(
+        self, name: str, instance_id: str | None, stored_input: str | None, version: str | None = None
+    ) -> str:
+        """Create (or replace a finished) instance of a version and queue its ExecutionStarted."""
         instance_id = instance_id or uuid.uuid4().hex
         existing = await self.get_state(instance_id)
         if existing is not None and not existing.terminal:
@@ -64,7 +67,7 @@ class ClientOperations:
             await self.store.purge_history(instance_id)
         execution_id = uuid.uuid4().hex
         now = utcnow()
-        started = execution_started(name, instance_id, execution_id, stored_input, now)
+        started = execution_started(name, instance_id, execution_id, stored_input, now, version=version)
         message = await self.store.send(
             self.names.control_queue_for(instance_id), event_message(instance_id, execution_id, started)
         )
@@ -76,6 +79,7 @@ class ClientOperations:
             input_text=stored_input,
             created=now,
             updated=now,
+            version=version or "",
         )
         await self._write_row(state)
         self._cache[instance_id] = state
@@ -88,8 +92,14 @@ class ClientOperations:
         event = new_event(kind, utcnow(), **fields)
         await self.send(self.names.control_queue_for(instance_id), event_message(instance_id, None, event))
 
+    async def purge_entity(self, entity_id: str) -> int:
+        """Provided by the engine (entity_dispatch)."""
+        raise NotImplementedError
+
     async def purge(self, instance_id: str) -> int:
-        """Delete a finished instance's history, row and blobs; returns instances deleted."""
+        """Delete a finished instance's history, row and blobs (an idle entity's state); instances deleted."""
+        if is_entity_id(instance_id):
+            return await self.purge_entity(instance_id)
         state = await self.get_state(instance_id)
         if state is None or not state.terminal:
             return 0

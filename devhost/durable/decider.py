@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from devhost.durable.activities import exception_json
+from devhost.durable.entities import entity_request
 from devhost.durable.episode import Allocation, EpisodeResult, allocations_from_actions
 from devhost.durable.events import COMPLETES, Event, EventType, completion_target, kind_of, new_event
 from devhost.durable.names import HubNames, parse_time
 from devhost.durable.state import InstanceState, dump_json
 from devhost.durable.store import QueuedMessage
+from devhost.durable.versioning import VersionPolicy
 
 NONDETERMINISM = "Non-Deterministic workflow detected: A previous execution of this orchestration scheduled"
 CODE_CHANGED = "Was a change made to the orchestrator code after this instance had already started running?"
@@ -21,6 +25,8 @@ _WANT = {
     "suborch": EventType.SubOrchestrationInstanceCreated,
     "timer": EventType.TimerCreated,
     "retry_timer": EventType.TimerCreated,
+    "entity_call": EventType.EventSent,
+    "entity_signal": EventType.EventSent,
 }
 
 
@@ -73,25 +79,27 @@ def execution_started(
     stored_input: str | None,
     when: datetime,
     parent: dict[str, Any] | None = None,
-    version: str = "",
+    version: str | None = None,
 ) -> Event:
-    """ExecutionStarted event for a new execution."""
-    return new_event(
+    """ExecutionStarted of a new execution (``Version`` null when unversioned, as the extension sends)."""
+    event = new_event(
         EventType.ExecutionStarted,
         when,
         Name=name,
-        Version=version,
         Input=stored_input,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
         ParentInstance=parent,
     )
+    event["Version"] = version or None
+    return event
 
 
 class Decider:
     """Pure decisions about one instance; the engine does the I/O."""
 
-    def __init__(self, names: HubNames) -> None:
+    def __init__(self, names: HubNames, versions: VersionPolicy | None = None) -> None:
         self.names = names
+        self.versions = versions or VersionPolicy()
 
     # ---- before the episode ------------------------------------------------------------
     def prepare(
@@ -274,7 +282,12 @@ class Decider:
             if recorded is None or alloc.kind == "unsupported":
                 continue
             same_kind = kind_of(recorded) == _WANT[alloc.kind]
-            same_name = alloc.name is None or recorded.get("Name") == alloc.name
+            target = recorded.get("InstanceId") if kind_of(recorded) == EventType.EventSent else None
+            same_name = (
+                alloc.instance_id == target
+                if target is not None
+                else alloc.name is None or recorded.get("Name") == alloc.name
+            )
             if not (same_kind and same_name):
                 return (
                     f"{NONDETERMINISM} {_describe(recorded)} with sequence ID {alloc.seq}, but the current "
@@ -328,8 +341,11 @@ class Decider:
             step.outgoing.append(
                 Outgoing(own_queue, event_message(state.instance_id, state.execution_id, fired), delay)
             )
+        elif alloc.kind in ("entity_call", "entity_signal"):
+            self._send_entity_request(step, alloc)
         elif alloc.kind == "suborch":
             child = alloc.instance_id or f"{state.execution_id}:{alloc.seq}"
+            version = self.versions.version_for_new(alloc.version)
             step.frame.append(
                 new_event(
                     EventType.SubOrchestrationInstanceCreated,
@@ -338,20 +354,53 @@ class Decider:
                     Name=alloc.name,
                     InstanceId=child,
                     Input=alloc.input,
+                    Version=version,
                 )
             )
             child_exec = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{state.execution_id}/{alloc.seq}/{child}"))
             parent = {
                 "Name": state.name,
-                "Version": "",
+                "Version": state.version or None,
                 "TaskScheduledId": alloc.seq,
                 "OrchestrationInstance": {"InstanceId": state.instance_id, "ExecutionId": state.execution_id},
             }
             stored = None if alloc.input is None else dump_json(alloc.input)
-            start = execution_started(str(alloc.name), child, child_exec, stored, step.now, parent)
+            start = execution_started(str(alloc.name), child, child_exec, stored, step.now, parent, version)
             step.outgoing.append(
                 Outgoing(self.names.control_queue_for(child), event_message(child, child_exec, start))
             )
+
+    def _send_entity_request(self, step: Step, alloc: Allocation) -> None:
+        """EventSent in history and the request on the entity's control queue (sent before the checkpoint)."""
+        state = step.state
+        assert state is not None
+        entity_id = str(alloc.instance_id)
+        request = entity_request(
+            # deterministic: a checkpoint re-run after a crash sends the same id and the entity drops it
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"{state.execution_id}/{alloc.seq}")),
+            str(alloc.name),
+            # the action's input is JSON text; the extension stores it as a string token
+            None if alloc.input is None else json.dumps(alloc.input),
+            signal=alloc.kind == "entity_signal",
+            parent=(state.instance_id, state.execution_id),
+            when=step.now,
+        )
+        step.frame.append(
+            new_event(
+                EventType.EventSent,
+                step.now,
+                alloc.seq,
+                InstanceId=entity_id,
+                Name="op",
+                Input=json.dumps(request),
+            )
+        )
+        step.outgoing.append(
+            Outgoing(
+                self.names.control_queue_for(entity_id),
+                {"kind": "entity", "instanceId": entity_id, "request": request},
+            )
+        )
 
     def _continue_as_new(self, step: Step, input_text: str | None) -> None:
         state = step.state
@@ -403,7 +452,7 @@ class Decider:
                 step.now,
                 TaskScheduledId=int(parent["TaskScheduledId"]),
                 Reason=text,
-                Details=details or text,
+                Details=json.dumps(exception_json(details or text)),
             )
         step.outgoing.append(
             Outgoing(
@@ -434,4 +483,6 @@ def _describe(event: Event) -> str:
         return f"an activity task named '{event.get('Name')}'"
     if kind == EventType.SubOrchestrationInstanceCreated:
         return f"a sub-orchestration named '{event.get('Name')}'"
+    if kind == EventType.EventSent:
+        return f"an entity operation on '{event.get('InstanceId')}'"
     return "a durable timer"

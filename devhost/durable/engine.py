@@ -29,9 +29,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from devhost.durable import timestamps
-from devhost.durable.activities import ActivityOutcome, run_async, run_sync
+from devhost.durable.activities import (
+    ActivityOutcome,
+    failure,
+    missing_failure,
+    run_async,
+    run_sync,
+)
 from devhost.durable.client_ops import ClientOperations
 from devhost.durable.decider import Decider, Step, event_message
+from devhost.durable.entities import EntityRecord, is_entity_id
+from devhost.durable.entity_dispatch import EntityDispatch
 from devhost.durable.episode import EpisodeResult, build_payload, run_episode
 from devhost.durable.events import EventType, episode_form, kind_of, new_event
 from devhost.durable.faults import CrashHook
@@ -39,6 +47,7 @@ from devhost.durable.names import HubNames, parse_time, utcnow
 from devhost.durable.registry import FunctionRegistry
 from devhost.durable.state import InstanceState, load_json
 from devhost.durable.store import QueuedMessage, TaskHubStore, gather_limited
+from devhost.durable.versioning import VersionPolicy
 
 log = logging.getLogger("devhost.durable")
 MAX_VISIBILITY_DELAY = 6 * 24 * 3600
@@ -56,7 +65,7 @@ SDK_UNUSED = frozenset(
 )
 
 
-class Engine(ClientOperations):
+class Engine(EntityDispatch, ClientOperations):
     """Dispatches messages to orchestrator episodes and activities."""
 
     def __init__(
@@ -69,17 +78,24 @@ class Engine(ClientOperations):
         max_activities: int = 10,
         crash_at: str | None = None,
         persist_results_after: float = 1.0,
+        versions: VersionPolicy | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.names = names
-        self.decider = Decider(names)
+        self.versions = versions or VersionPolicy()
+        self.decider = Decider(names, self.versions)
+        #: messages of instances this worker's version may not run (versionFailureStrategy Reject):
+        #: left in their queues, so a worker with a compatible version takes them after a restart
+        self._rejected: defaultdict[str, list[QueuedMessage]] = defaultdict(list)
         timestamps.install()
         self.max_orchestrators = max(1, max_orchestrators)
         self.max_activities = max(1, max_activities)
         self._crash = CrashHook(crash_at)
         self.persist_results_after = persist_results_after
         self._cache: dict[str, InstanceState] = {}
+        #: entities' committed records (see entity_dispatch.py)
+        self._entities: dict[str, EntityRecord] = {}
         #: committed snapshots the client API reads (the cache holds in-flight changes)
         self._published: dict[str, InstanceState] = {}
         self._pending: defaultdict[str, list[QueuedMessage]] = defaultdict(list)
@@ -141,6 +157,8 @@ class Engine(ClientOperations):
                 token,
             )
             for row in rows:
+                if is_entity_id(str(row.get("InstanceId") or row["PartitionKey"])):
+                    continue  # entity state has no history to resume; its queued requests are redelivered
                 state = await self._load(str(row.get("InstanceId") or row["PartitionKey"]))
                 if state is None:
                     continue
@@ -261,6 +279,8 @@ class Engine(ClientOperations):
 
     async def _process(self, instance_id: str) -> bool:
         """One dispatch; True when deferred messages may now apply."""
+        if is_entity_id(instance_id):
+            return await self._process_entity(instance_id)
         messages = self._pending.pop(instance_id, [])
         if not messages:
             return False
@@ -269,11 +289,17 @@ class Engine(ClientOperations):
         except Exception:
             self._pending[instance_id][:0] = messages
             raise
+        mismatch = self.versions.mismatch(_instance_version(state, messages))
+        if mismatch is not None and self.versions.failure == "Reject":
+            if not self._rejected[instance_id]:
+                log.warning("durable: not running instance %s: %s", instance_id, mismatch)
+            self._rejected[instance_id].extend(messages)
+            return False
         step = self.decider.prepare(instance_id, state, messages, utcnow())
         committed = False
         if step.state is not None and (step.changed or len(step.frame) > 1):
             try:
-                await self._run_and_commit(step)
+                await self._run_and_commit(step, mismatch)
             except Exception:
                 self._pending[instance_id][:0] = step.consumed + step.deferred
                 raise
@@ -285,13 +311,15 @@ class Engine(ClientOperations):
             self._pending[instance_id][:0] = step.deferred
         return committed and bool(step.deferred)
 
-    async def _run_and_commit(self, step: Step) -> None:
+    async def _run_and_commit(self, step: Step, version_error: str | None = None) -> None:
         state = step.state
         assert state is not None
         result: EpisodeResult | None = None
         if step.run_code and not state.terminal:
             orchestrator = self.registry.lookup_orchestrator(state.name)
-            if orchestrator is None:
+            if version_error is not None:  # versionFailureStrategy Fail
+                result = EpisodeResult(done=False, error=version_error)
+            elif orchestrator is None:
                 result = EpisodeResult(
                     done=False,
                     error=f"The function '{state.name}' {NOT_FOUND} an orchestrator function.",
@@ -384,11 +412,7 @@ class Engine(ClientOperations):
             activity = self.registry.lookup_activity(name)
             try:
                 if activity is None:
-                    outcome = ActivityOutcome(
-                        False,
-                        reason=f"The function '{name}' {NOT_FOUND} an activity function.",
-                        details="",
-                    )
+                    outcome = missing_failure(name, f"Activity function '{name}' does not exist.")
                 elif activity.is_async:
                     outcome = await run_async(activity, name, body.get("input"))
                 else:
@@ -398,9 +422,7 @@ class Engine(ClientOperations):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                outcome = ActivityOutcome(
-                    False, reason=f"Activity function '{name}' failed: {exc}", details=""
-                )
+                outcome = failure(name, exc)
             self._crash.maybe("activity_end", name)
             self._spawn(self._complete_activity(message, outcome, loop.time() - began))
 
@@ -435,3 +457,13 @@ class Engine(ClientOperations):
             self._crash.maybe("activity_sent", str(body["name"]))
         if work.msg_id:
             await self.store.delete_message(work)
+
+
+def _instance_version(state: InstanceState | None, messages: list[QueuedMessage]) -> str | None:
+    """The version of the execution these messages are for (a new execution's from its ExecutionStarted)."""
+    for message in messages:
+        event = message.body.get("event")
+        fresh = state is None or not state.started or state.terminal
+        if event is not None and kind_of(event) == EventType.ExecutionStarted and fresh:
+            return str(event.get("Version") or "") or None
+    return (state.version or None) if state is not None else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.actions.SignalEntityAction import SignalEntityAction
 from azure.durable_functions.models.DurableOrchestrationContext import DurableOrchestrationContext
 from azure.durable_functions.orchestrator import Orchestrator
 
@@ -18,7 +19,9 @@ ACTIVITY_TYPES = {0, 1}
 SUBORCH_TYPES = {2, 3}
 TIMER_TYPE = 5
 CONTINUE_AS_NEW_TYPE = 4
-UNSUPPORTED_TYPES = {7: "call_entity", 8: "call_http", 9: "signal_entity"}
+CALL_ENTITY_TYPE = 7
+SIGNAL_ENTITY_TYPE = 9
+UNSUPPORTED_TYPES = {8: "call_http"}
 
 
 @dataclass
@@ -26,13 +29,14 @@ class Allocation:
     """A sequence number the SDK handed out, and what it stands for."""
 
     seq: int
-    kind: str  # activity | suborch | timer | retry_timer | unsupported
+    kind: str  # activity | suborch | timer | retry_timer | entity_call | entity_signal | unsupported
     name: str | None = None
     input: str | None = None
     fire_at: str | None = None
     instance_id: str | None = None
     retry: dict[str, Any] | None = None
     attempt: int = 0
+    version: str | None = None
 
     def describe(self) -> str:
         """Human wording used in nondeterminism messages."""
@@ -42,6 +46,8 @@ class Allocation:
             return f"a sub-orchestration named '{self.name}'"
         if self.kind in ("timer", "retry_timer"):
             return "a durable timer"
+        if self.kind in ("entity_call", "entity_signal"):
+            return f"an entity operation '{self.name}' on '{self.instance_id}'"
         return f"an unsupported action '{self.name}'"
 
 
@@ -129,7 +135,19 @@ def _run_tracked(orchestrator: OrchestratorFunction, payload: dict[str, Any], ou
             allocated = ctx.open_tasks.get(seq)
             out.append(classify(seq, allocated))
 
+    original_signal = ctx._record_fire_and_forget_action
+
+    def recording_signal(action: Any) -> None:
+        # signal_entity takes a sequence number without an open task (fire and forget)
+        seq = ctx._sequence_number
+        original_signal(action)
+        # continue_as_new takes a number the same way; only entity signals are scheduled work
+        if ctx._sequence_number > seq and seq not in seen and isinstance(action, SignalEntityAction):
+            seen.add(seq)
+            out.append(_from_action(seq, action))
+
     ctx._add_to_open_tasks = recording
+    ctx._record_fire_and_forget_action = recording_signal
     generator = orchestrator.generator
     assert generator is not None
     return str(Orchestrator(generator).handle(ctx))
@@ -178,9 +196,18 @@ def from_action_json(seq: int, data: dict[str, Any]) -> Allocation:
             input=data.get("input"),
             instance_id=data.get("instanceId"),
             retry=data.get("retryOptions"),
+            version=data.get("version"),
         )
     if kind == TIMER_TYPE:
         return Allocation(seq, "timer", fire_at=data.get("fireAt"))
+    if kind in (CALL_ENTITY_TYPE, SIGNAL_ENTITY_TYPE):
+        return Allocation(
+            seq,
+            "entity_call" if kind == CALL_ENTITY_TYPE else "entity_signal",
+            name=data.get("operation"),
+            input=data.get("input"),
+            instance_id=data.get("instanceId"),
+        )
     return Allocation(seq, "unsupported", name=UNSUPPORTED_TYPES.get(kind, f"actionType {kind}"))
 
 
@@ -211,7 +238,7 @@ def allocations_from_actions(actions: list[dict[str, Any]]) -> list[Allocation]:
         kind = int(action.get("actionType", -1))
         if kind == 6:  # external-event waits take no number
             continue
-        if kind in (CONTINUE_AS_NEW_TYPE, 9):
+        if kind == CONTINUE_AS_NEW_TYPE:
             seq += 1
             continue
         out.append(from_action_json(seq, action))

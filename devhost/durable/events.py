@@ -38,8 +38,15 @@ class EventType(IntEnum):
     ExecutionResumed = 20
 
 
+#: events recording what an episode scheduled, by EventId = the SDK's sequence number (EventSent: entity
+#: operations; their answers arrive as EventRaised named by the request id, not by this number)
 SCHEDULING = frozenset(
-    {EventType.TaskScheduled, EventType.TimerCreated, EventType.SubOrchestrationInstanceCreated}
+    {
+        EventType.TaskScheduled,
+        EventType.TimerCreated,
+        EventType.SubOrchestrationInstanceCreated,
+        EventType.EventSent,
+    }
 )
 #: completion event type -> the field naming the scheduling event it completes
 COMPLETION_KEY = {
@@ -128,4 +135,7 @@ def episode_form(event: Event, played: bool) -> Event:
     """Copy of the event as handed to the SDK, with IsPlayed."""
     out = dict(event)
     out["IsPlayed"] = played
+    if out["EventType"] == EventType.ExecutionStarted:
+        # the SDK reads ExecutionStarted.Version (context.version); rows omit null columns
+        out.setdefault("Version", None)
     return out

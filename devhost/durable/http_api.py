@@ -9,8 +9,10 @@ from urllib.parse import quote, unquote
 
 from devhost.durable.client_ops import InstanceConflictError
 from devhost.durable.engine import Engine
+from devhost.durable.entities import is_entity_id
+from devhost.durable.entity_api import handle_entities
 from devhost.durable.events import EventType
-from devhost.durable.names import parse_time
+from devhost.durable.query import QueryError, flag, instance_filter, positive_int
 from devhost.durable.state import IN_PROGRESS, InstanceState, dump_json
 from devhost.durable.status import status_json
 from devhost.durable.urls import MANAGEMENT_PREFIX, RPC_PREFIX, UrlBuilder
@@ -31,13 +33,6 @@ def _empty(status: int) -> Response:
 
 def _error(status: int, message: str) -> Response:
     return _json(status, {"Message": message, "ExceptionMessage": message})
-
-
-def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
-    value = query.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("true", "1", "yes")
 
 
 def _body_json_text(body: bytes) -> tuple[bool, str | None]:
@@ -68,10 +63,26 @@ class DurableHttpApi:
         else:
             return _error(404, "not a durable path")
         parts = [unquote(p) for p in rest.strip("/").split("/") if p != ""]
-        method = method.upper()
+        try:
+            return await self._route(method.upper(), path, parts, query, headers, body)
+        except QueryError as exc:
+            return _error(400, str(exc))
+
+    async def _route(
+        self,
+        method: str,
+        path: str,
+        parts: list[str],
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Response:
         lowered = {k.lower(): v for k, v in headers.items()}
         if parts and parts[0] == "orchestrators" and method == "POST" and len(parts) in (2, 3):
-            return await self._start(parts[1], parts[2] if len(parts) == 3 else None, body)
+            version = query.get("version") or None
+            return await self._start(parts[1], parts[2] if len(parts) == 3 else None, body, version)
+        if parts and parts[0] == "entities":
+            return await handle_entities(self.engine, method, parts, query, lowered.get(CONTINUATION), body)
         if parts and parts[0] == "instances":
             if len(parts) == 1:
                 if method == "GET":
@@ -87,7 +98,7 @@ class DurableHttpApi:
                 return await self._operation(parts[1], parts[2], parts[3:], query, body)
         return _error(404, f"No durable route for {method} {path}")
 
-    async def _start(self, name: str, instance_id: str | None, body: bytes) -> Response:
+    async def _start(self, name: str, instance_id: str | None, body: bytes, version: str | None) -> Response:
         if self.engine.registry.lookup_orchestrator(name) is None:
             return _error(
                 400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
@@ -96,44 +107,36 @@ class DurableHttpApi:
         if not valid:
             return _error(400, "Only application/json request content is supported")
         try:
-            instance_id = await self.engine.start_instance(name, instance_id, stored)
+            instance_id = await self.engine.start_instance(
+                name, instance_id, stored, self.engine.versions.version_for_new(version)
+            )
         except InstanceConflictError as exc:
             return _error(409, str(exc))
         payload = self.urls.management_urls(instance_id)
         return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
     async def _status(self, instance_id: str, query: Mapping[str, str]) -> Response:
-        show_history = _flag(query, "showHistory", False)
+        show_history = flag(query, "showHistory", False)
         state = await self.engine.get_state(instance_id, with_history=show_history)
         if state is None:
             return _empty(404)
         body = status_json(
             state,
-            show_input=_flag(query, "showInput", True),
+            show_input=flag(query, "showInput", True),
             show_history=show_history,
-            show_history_output=_flag(query, "showHistoryOutput", False),
+            show_history_output=flag(query, "showHistoryOutput", False),
         )
         if state.status in IN_PROGRESS:
             location = self.urls.management_urls(instance_id)["statusQueryGetUri"]
             return _json(202, body, {"Location": location, "Retry-After": "10"})
         return _json(200, body)
 
-    def _filter(self, query: Mapping[str, str]) -> str:
-        clauses = []
-        statuses = [s.strip() for s in query.get("runtimeStatus", "").split(",") if s.strip()]
-        if statuses:
-            clauses.append("(" + " or ".join(f"RuntimeStatus eq '{s}'" for s in statuses) + ")")
-        for key, op in (("createdTimeFrom", "ge"), ("createdTimeTo", "le")):
-            if query.get(key):
-                when = parse_time(query[key]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                clauses.append(f"CreatedTime {op} datetime'{when}'")
-        return " and ".join(clauses)
-
     async def _list(self, query: Mapping[str, str], continuation: str | None) -> Response:
-        top = int(query["top"]) if query.get("top") else None
+        top = positive_int(query, "top")
         prefix = query.get("instanceIdPrefix")
-        rows, token = await self.engine.store.query_instances(self._filter(query) or None, top, continuation)
-        show_input = _flag(query, "showInput", True)
+        query_filter = instance_filter(query) or None
+        rows, token = await self.engine.store.query_instances(query_filter, top, continuation)
+        show_input = flag(query, "showInput", True)
         out = []
         for row in rows:
             state = InstanceState.from_row(row)
@@ -150,10 +153,14 @@ class DurableHttpApi:
         return _json(200, {"instancesDeleted": deleted})
 
     async def _purge_many(self, query: Mapping[str, str]) -> Response:
+        if not (query.get("createdTimeFrom") or "").strip():
+            # the extension refuses a filtered purge without a lower time bound instead of purging everything
+            return _error(400, "The query parameter 'createdTimeFrom' is required to purge by filter.")
+        query_filter = instance_filter(query) or None
         deleted = 0
         token: str | None = None
         while True:
-            rows, token = await self.engine.store.query_instances(self._filter(query) or None, 1000, token)
+            rows, token = await self.engine.store.query_instances(query_filter, 1000, token)
             for row in rows:
                 deleted += await self.engine.purge(str(row.get("InstanceId") or row["PartitionKey"]))
             if not token:
@@ -169,11 +176,15 @@ class DurableHttpApi:
         if state is None:
             return _error(404, f"No instance with ID '{instance_id}' found.")
         reason = query.get("reason", "")
+        if is_entity_id(instance_id):
+            return _error(400, f"'{op}' applies to orchestrations; '{instance_id}' is an entity.")
         op = op.lower()
         if op == "restart":
-            new_id = None if _flag(query, "restartWithNewInstanceId", True) else instance_id
+            new_id = None if flag(query, "restartWithNewInstanceId", True) else instance_id
             try:
-                started = await self.engine.start_instance(state.name, new_id, state.input_text)
+                started = await self.engine.start_instance(
+                    state.name, new_id, state.input_text, state.version or None
+                )
             except InstanceConflictError as exc:
                 return _error(409, str(exc))
             payload = self.urls.management_urls(started)

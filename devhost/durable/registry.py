@@ -1,10 +1,10 @@
-"""Find an app's orchestrators and activities among its ``get_functions()``."""
+"""Find an app's orchestrators, activities and entities among its ``get_functions()``."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -27,18 +27,29 @@ class ActivityFunction:
     is_async: bool
 
 
+@dataclass(frozen=True)
+class EntityFunction:
+    """One entity: the SDK ``Entity.create`` handle (batch JSON in, entity-state JSON out)."""
+
+    name: str
+    handle: Callable[..., str]
+
+
 @dataclass
 class FunctionRegistry:
-    """Orchestrators and activities by the names Durable calls them."""
+    """Orchestrators, activities and entities by the names Durable calls them."""
 
     orchestrators: dict[str, OrchestratorFunction]
     activities: dict[str, ActivityFunction]
+    #: by lower-case entity name (entity names are case-insensitive: ``@counter@key``)
+    entities: dict[str, EntityFunction] = field(default_factory=dict)
 
     @classmethod
     def from_functions(cls, functions: Sequence[Any]) -> FunctionRegistry:
-        """Index Function objects by trigger type (``orchestrationTrigger`` / ``activityTrigger``)."""
+        """Index Function objects by trigger type (orchestration, activity and entity triggers)."""
         orchestrators: dict[str, OrchestratorFunction] = {}
         activities: dict[str, ActivityFunction] = {}
+        entities: dict[str, EntityFunction] = {}
         for fn in functions:
             trigger = fn.get_trigger()
             kind = getattr(trigger, "type", None) or (trigger.get_binding_type() if trigger else None)
@@ -58,7 +69,10 @@ class FunctionRegistry:
                 )
                 for alias in {name, getattr(trigger, "activity", None) or name}:
                     activities[alias] = act
-        return cls(orchestrators, activities)
+            elif kind == "entityTrigger":
+                entity_name = str(getattr(trigger, "entity_name", None) or name)
+                entities[entity_name.lower()] = EntityFunction(entity_name, user)
+        return cls(orchestrators, activities, entities)
 
     def lookup_orchestrator(self, name: str) -> OrchestratorFunction | None:
         """Exact name, then case-insensitive (function names are case-insensitive in Functions)."""
@@ -67,6 +81,10 @@ class FunctionRegistry:
             lowered = {k.lower(): v for k, v in self.orchestrators.items()}
             found = lowered.get(name.lower())
         return found
+
+    def lookup_entity(self, name: str) -> EntityFunction | None:
+        """Case-insensitive, as the extension lower-cases entity names in instance ids."""
+        return self.entities.get(name.lower())
 
     def lookup_activity(self, name: str) -> ActivityFunction | None:
         """Exact name, then case-insensitive."""

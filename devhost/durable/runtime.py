@@ -15,6 +15,7 @@ from devhost.durable.names import hub_names_from_host_json
 from devhost.durable.registry import FunctionRegistry
 from devhost.durable.store import TaskHubStore
 from devhost.durable.urls import MANAGEMENT_PREFIX, RPC_PREFIX, UrlBuilder
+from devhost.durable.versioning import VersionPolicy
 
 CRASH_ENV = "DEVHOST_DURABLE_CRASH_AT"
 #: A pure-Python CPU-bound activity holds the GIL; the interpreter hands it over every switch
@@ -54,6 +55,7 @@ class DurableRuntime:
             ),
             max_activities=int(durable.get("maxConcurrentActivityFunctions") or DEFAULT_CONCURRENCY * cpus),
             crash_at=crash_at if crash_at is not None else os.environ.get(CRASH_ENV),
+            versions=VersionPolicy.from_host_json(durable),
         )
         self.api = DurableHttpApi(self.engine, self.urls)
         self.gil_switch_interval = gil_switch_interval

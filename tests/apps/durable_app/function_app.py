@@ -11,12 +11,14 @@ import os
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Dict  # noqa: UP035 - see Payload
 
 import azure.durable_functions as df
 import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+#: the Functions worker refuses PEP 585 generics (``dict[str, Any]``) on binding parameters
+Payload = Dict[str, Any]  # noqa: UP006
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 #: attempts seen by ``flaky`` per key (process memory: retries happen in one process)
@@ -52,7 +54,7 @@ def noop(value: Any) -> Any:
 
 
 @app.activity_trigger(input_name="payload")
-def flaky(payload: dict[str, Any]) -> str:
+def flaky(payload: Payload) -> str:
     """Fails ``fail_times`` times per key, then succeeds."""
     key = payload["key"]
     ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
@@ -68,7 +70,7 @@ def always_fails(payload: Any) -> None:
 
 
 @app.activity_trigger(input_name="payload")
-def record_effect(payload: dict[str, Any]) -> str:
+def record_effect(payload: Payload) -> str:
     """Records one execution in the effects table, optionally sleeping first."""
     _record(payload["key"], f"start:{payload.get('step', '')}")
     time.sleep(float(payload.get("sleep", 0)))
@@ -294,6 +296,74 @@ def uses_async(context: df.DurableOrchestrationContext):  # type: ignore[no-unty
     return (yield context.call_activity("async_echo", context.get_input()))
 
 
+# ---- versioning: the official sample pattern (branch on context.version) ----------------------
+@app.orchestration_trigger(context_name="context")
+def versioned(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Version 1.0 keeps the original step; later versions take the new one."""
+    if context.version == "1.0":
+        step = yield context.call_activity("say_hello", "v1 path")
+    else:
+        step = yield context.call_activity("say_hello", "v2 path")
+    return {"version": context.version, "step": step}
+
+
+@app.orchestration_trigger(context_name="context")
+def versioned_parent(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Sub-orchestrations without a version get defaultVersion; an explicit one is kept."""
+    default = yield context.call_sub_orchestrator("versioned")
+    pinned = yield context.call_sub_orchestrator("versioned", version="1.0")
+    return {"parent": context.version, "default": default, "pinned": pinned}
+
+
+# ---- entities ---------------------------------------------------------------------------------
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext) -> None:
+    """The documented counter entity: add, reset, get (and a failing operation)."""
+    current = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        current += context.get_input()
+        context.set_state(current)
+    elif operation == "reset":
+        context.set_state(0)
+    elif operation == "get":
+        context.set_result(current)
+    elif operation == "fail":
+        raise ValueError("counter cannot fail politely")
+    elif operation == "delete":
+        context.destruct_on_exit()
+
+
+@app.orchestration_trigger(context_name="context")
+def counter_orchestration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Signals and calls the counter entity named by the input; reads its value back."""
+    entity = df.EntityId("counter", context.get_input())
+    context.signal_entity(entity, "add", 5)
+    after_signal = yield context.call_entity(entity, "get")
+    yield context.call_entity(entity, "add", 10)
+    total = yield context.call_entity(entity, "get")
+    try:
+        yield context.call_entity(entity, "fail")
+        failure = None
+    except Exception as exc:
+        failure = str(exc)
+    return {"after_signal": after_signal, "total": total, "failure": failure}
+
+
+@app.route(route="entities/{key}/{op}", methods=["POST", "GET"])
+@app.durable_client_input(client_name="client")
+async def http_entity(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Client side of the counter: POST signals the operation (body = input), GET reads the state."""
+    entity = df.EntityId("counter", req.route_params["key"])
+    if req.method == "GET":
+        state = await client.read_entity_state(entity)
+        body = {"exists": state.entity_exists, "state": state.entity_state}
+        return func.HttpResponse(json.dumps(body), mimetype="application/json")
+    raw = req.get_body()
+    await client.signal_entity(entity, req.route_params["op"], json.loads(raw) if raw else None)
+    return func.HttpResponse(json.dumps({"signalled": True}), status_code=202, mimetype="application/json")
+
+
 # ---- HTTP functions using the durable client binding ---------------------------------------
 @app.route(route="orchestrators/{functionName}", methods=["POST"])
 @app.durable_client_input(client_name="client")
@@ -301,7 +371,10 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     """Starts any orchestrator with the JSON body as input; 202 with the check-status payload."""
     body = req.get_body()
     instance_id = await client.start_new(
-        req.route_params["functionName"], None, json.loads(body) if body else None
+        req.route_params["functionName"],
+        None,
+        json.loads(body) if body else None,
+        version=req.params.get("version") or None,
     )
     return client.create_check_status_response(req, instance_id)
 

@@ -54,7 +54,7 @@ def test_patterns_over_http(devhost: Any) -> None:
     assert body["runtimeStatus"] == "Failed"
     assert body["output"].startswith(
         "Orchestrator function 'always_failing' failed: Activity function "
-        "'always_fails' failed: ValueError: boom"
+        "'always_fails' failed:  ValueError: boom \n {"
     )
 
     parent = devhost.start_via_app("parent")

@@ -158,6 +158,40 @@ def test_list_instances_with_filters_and_continuation(harness: Any) -> None:
     assert all(i["runtimeStatus"] in ("Failed", "Terminated") for i in running)
 
 
+def test_bad_query_values_are_400s_naming_the_parameter(harness: Any) -> None:
+    for params in ({"top": "abc"}, {"top": "-1"}, {"createdTimeFrom": "last week"}, {"showInput": "perhaps"}):
+        response = harness.http.get(f"{ROOT}/instances", params=params)
+        name = next(iter(params))
+        assert response.status_code == 400, (params, response.text)
+        assert f"'{name}'" in response.json()["Message"]
+    status = harness.http.get(f"{ROOT}/instances/whatever", params={"showHistory": "sometimes"})
+    assert status.status_code == 400 and "'showHistory'" in status.json()["Message"]
+
+
+def test_unknown_runtime_status_is_ignored_not_a_filter_matching_nothing(harness: Any) -> None:
+    done = harness.start_orchestration("child_echo", 7)
+    harness.wait(done)
+    unknown = harness.http.get(f"{ROOT}/instances", params={"runtimeStatus": "Bogus"}).json()
+    assert done in {i["instanceId"] for i in unknown}
+    mixed = harness.http.get(f"{ROOT}/instances", params={"runtimeStatus": "completed,Bogus"}).json()
+    assert done in {i["instanceId"] for i in mixed}
+    assert all(i["runtimeStatus"] == "Completed" for i in mixed)
+
+
+def test_purge_by_filter_needs_created_time_from(harness: Any) -> None:
+    done = harness.start_orchestration("child_echo", 8)
+    harness.wait(done)
+    refused = harness.http.delete(f"{ROOT}/instances", params={"runtimeStatus": "Completed"})
+    assert refused.status_code == 400 and "'createdTimeFrom'" in refused.json()["Message"]
+    assert harness.status(done).status_code == 200  # nothing was purged
+    created = harness.status(done).json()["createdTime"]
+    purged = harness.http.delete(
+        f"{ROOT}/instances", params={"createdTimeFrom": created, "runtimeStatus": "Completed"}
+    )
+    assert purged.status_code == 200 and purged.json()["instancesDeleted"] >= 1
+    assert harness.status(done).status_code == 404
+
+
 def test_purge_and_restart(harness: Any) -> None:
     instance_id = harness.start_orchestration("child_echo", {"x": 1})
     harness.wait(instance_id)

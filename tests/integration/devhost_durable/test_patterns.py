@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -71,7 +72,7 @@ def test_always_failing_activity_fails_the_instance_with_azure_text(harness: Any
     assert body["runtimeStatus"] == "Failed"
     assert body["output"].startswith(
         "Orchestrator function 'always_failing' failed: "
-        "Activity function 'always_fails' failed: ValueError: boom"
+        "Activity function 'always_fails' failed:  ValueError: boom \n {"
     )
 
 
@@ -79,8 +80,13 @@ def test_activity_failure_reaches_user_code_with_reason_and_traceback(harness: A
     instance_id = harness.start_orchestration("catches_failure")
     body = harness.wait(instance_id)
     assert body["runtimeStatus"] == "Completed"
-    assert body["output"].startswith("Activity function 'always_fails' failed: ValueError: boom \n ")
-    assert "Traceback" in body["output"]
+    reason, details = body["output"].split(" \n ", 1)
+    assert reason == "Activity function 'always_fails' failed:  ValueError: boom"
+    cause = json.loads(details)  # the serialized exception, as the extension writes TaskFailed.Details
+    assert cause["Message"] == " ValueError: boom"
+    rpc_message = cause["InnerException"]["Message"]
+    assert rpc_message.startswith("Result: Failure\nException: ValueError: boom\nStack: ")
+    assert "always_fails" in rpc_message  # the traceback names the activity
 
 
 def test_sub_orchestrations_with_default_and_explicit_ids(harness: Any) -> None:
@@ -100,7 +106,9 @@ def test_sub_orchestrations_with_default_and_explicit_ids(harness: Any) -> None:
 def test_failing_sub_orchestration_surfaces_in_parent(harness: Any) -> None:
     instance_id = harness.start_orchestration("failing_parent")
     body = harness.wait(instance_id)
-    assert body["output"].startswith("Orchestrator function 'always_failing' failed: Activity function")
+    reason, details = body["output"].rsplit(" \n ", 1)
+    assert reason.startswith("Orchestrator function 'always_failing' failed: Activity function")
+    assert json.loads(details)["$type"].startswith("System.Exception,")
 
 
 def test_eternal_monitor_continues_as_new(harness: Any) -> None:

@@ -32,8 +32,27 @@ def test_activity_failure_wording() -> None:
         raise ValueError("boom")
     except ValueError as exc:
         outcome = failure("act", exc)
-    assert outcome.reason == "Activity function 'act' failed: ValueError: boom"
-    assert outcome.details is not None and "Traceback" in outcome.details
+    # the extension's shape: the friendly message between "Exception:" and "Stack:" of the RpcException
+    assert outcome.reason == "Activity function 'act' failed:  ValueError: boom"
+    assert outcome.details is not None
+    details = json.loads(outcome.details)
+    assert details["$type"].startswith("System.Exception,")
+    assert details["Message"] == " ValueError: boom"
+    inner = details["InnerException"]
+    assert inner["$type"].startswith("Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException,")
+    assert inner["Message"].startswith("Result: Failure\nException: ValueError: boom\nStack: ")
+    assert "raise ValueError" in inner["Message"]
+
+
+def test_activity_failure_parses_as_code_written_for_azure_does() -> None:
+    """The workaround from azure-functions-durable-extension#2990, applied to what the SDK raises."""
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        outcome = failure("act", exc)
+    raised = Exception(f"{outcome.reason} \n {outcome.details}")  # TaskOrchestrationExecutor's wording
+    escaped_json = raised.args[0].split("\n")[1]
+    assert json.loads(escaped_json)["Message"].split(":", 1)[1].lstrip() == "boom"
 
 
 def test_run_sync_with_registry(registry: FunctionRegistry) -> None:

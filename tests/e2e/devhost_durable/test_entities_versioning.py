@@ -1,0 +1,57 @@
+"""``python -m devhost``: a versioned orchestration and an entity counter, state kept across a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _counter(devhost: Any, key: str) -> Any:
+    response = devhost.http.get(f"/api/entities/{key}/read")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _wait_counter(devhost: Any, key: str, value: int, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    seen = None
+    while time.time() < deadline:
+        seen = _counter(devhost, key)
+        if seen == {"exists": True, "state": value}:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"counter {key} never held {value}: {seen}")
+
+
+def test_versioned_orchestration_and_entity_counter_survive_a_restart(devhost: Any) -> None:
+    host_json_path = devhost.app_dir / "host.json"
+    host_json = json.loads(host_json_path.read_text())
+    host_json["extensions"]["durableTask"]["defaultVersion"] = "2.0"
+    host_json_path.write_text(json.dumps(host_json))
+    devhost.start()
+
+    current = devhost.wait(devhost.start_via_app("versioned")["id"])
+    assert current["output"] == {"version": "2.0", "step": "Hello v2 path!"}
+    pinned = devhost.http.post("/api/orchestrators/versioned", params={"version": "1.0"})
+    assert pinned.status_code == 202, pinned.text
+    assert devhost.wait(pinned.json()["id"])["output"] == {"version": "1.0", "step": "Hello v1 path!"}
+
+    key = uuid.uuid4().hex
+    assert _counter(devhost, key) == {"exists": False, "state": None}
+    for value in (3, 4):
+        assert devhost.http.post(f"/api/entities/{key}/add", json=value).status_code == 202
+    _wait_counter(devhost, key, 7)
+    body = devhost.wait(devhost.start_via_app("counter_orchestration", key)["id"])
+    assert body["output"] == {"after_signal": 12, "total": 22, "failure": "counter cannot fail politely"}
+
+    devhost.kill9()
+    devhost.start()
+    assert _counter(devhost, key) == {"exists": True, "state": 22}
+    assert devhost.http.post(f"/api/entities/{key}/add", json=1).status_code == 202
+    _wait_counter(devhost, key, 23)
