@@ -266,7 +266,7 @@ def cli(argv: list[str] | None = None) -> int:
     connection = os.environ.get("AZURITE_CONNECTION_STRING")
     azurite = None
     if not connection:
-        from shared.azurite import Azurite
+        from devhost.azurite import Azurite
 
         azurite = Azurite(in_memory=False)
         connection = azurite.start().connection_string

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from shared.azurite import Azurite, free_port
+from devhost.azurite import Azurite, free_port
 from shared.settings import process_environment
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,14 +3,15 @@
 DevhostError                 anything devhost itself refuses or fails at
 +-- AppLoadError             the app folder, function_app.py or host.json cannot be used
 |   +-- UnsupportedBindingError   a function declares a binding devhost does not serve
-ScheduleError (shared.ncrontab, a ValidationError): a timer schedule is invalid
++-- ScheduleError             a timer schedule is invalid or never fires (also a ValueError)
++-- AzuriteError              Azurite is not installed or would not start
+
+devhost imports nothing from the app it hosts, so these are its own, not the app's error types.
 """
 
 from __future__ import annotations
 
-from shared.ncrontab import ScheduleError
-
-__all__ = ["AppLoadError", "DevhostError", "ScheduleError", "UnsupportedBindingError"]
+__all__ = ["AppLoadError", "AzuriteError", "DevhostError", "ScheduleError", "UnsupportedBindingError"]
 
 
 class DevhostError(Exception):
@@ -23,3 +24,11 @@ class AppLoadError(DevhostError):
 
 class UnsupportedBindingError(AppLoadError):
     """A function uses a binding type devhost does not implement."""
+
+
+class ScheduleError(DevhostError, ValueError):
+    """An NCRONTAB or TimeSpan schedule is invalid or never fires."""
+
+
+class AzuriteError(DevhostError):
+    """Azurite is not installed or did not start."""

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from devhost.admin import AdminApi
+from devhost.azurite import Azurite
 from devhost.durable import DurableRuntime
 from devhost.environment import app_settings, expose_to_app, host_id
 from devhost.errors import DevhostError
@@ -31,7 +32,6 @@ from devhost.queue_listener import QueueListener
 from devhost.runner import FunctionRunner
 from devhost.storage import blob_service, expand_connection_string, unreachable_endpoints
 from devhost.timers import HOSTS_CONTAINER, TimerJob, timer_schedule, timer_zone
-from shared.azurite import Azurite
 
 log = logging.getLogger("devhost")
 VERSION = "0.1.0"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from devhost.errors import ScheduleError
+from devhost.ncrontab import CronSchedule
 from devhost.timespan import is_timespan, parse_timespan
-from shared.ncrontab import CronSchedule, ScheduleError
 
 
 class Schedule(Protocol):
@@ -37,6 +38,4 @@ def parse_schedule(text: str) -> Schedule:
         if interval <= timedelta(0):
             raise ScheduleError(f"TimeSpan schedule {text!r} must be positive")
         return IntervalSchedule(interval)
-    cron = CronSchedule.parse(text)
-    cron.check_occurs()
-    return cron
+    return CronSchedule.parse(text)

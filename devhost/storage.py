@@ -13,9 +13,9 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, QueueServiceClient
 
+from devhost.azurite import port_answers
 from devhost.errors import AppLoadError
 from devhost.hostjson import QueueOptions
-from shared.azurite import port_answers
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 _AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.azurite import Azurite  # noqa: E402
+from devhost.azurite import Azurite  # noqa: E402
 from shared.settings import Settings, load_settings  # noqa: E402
 from shared.storage.clients import StorageClients, build_clients  # noqa: E402
 

@@ -7,9 +7,9 @@ import json
 import azure.functions as func
 import pytest
 
+from devhost.azurite import Azurite, free_port
 from functions import deps
 from functions.health import health
-from shared.azurite import Azurite, free_port
 from shared.health import check_storage
 from shared.settings import Settings, azurite_connection_string, load_settings
 

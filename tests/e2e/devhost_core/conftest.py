@@ -18,7 +18,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 
-from shared.azurite import free_port
+from devhost.azurite import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 BASIC_APP = ROOT / "tests" / "apps" / "basic_app"

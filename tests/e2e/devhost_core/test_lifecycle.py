@@ -68,7 +68,7 @@ def test_private_azurite_and_local_settings(
 def test_unreachable_storage_is_a_clear_error(
     app_copy: Path, app_env: dict[str, str], make_devhost: Any
 ) -> None:
-    from shared.azurite import free_port
+    from devhost.azurite import free_port
     from shared.settings import azurite_connection_string
 
     dead = free_port()
@@ -96,7 +96,7 @@ def test_mlops_host_command(app_copy: Path, app_env: dict[str, str], make_devhos
     import subprocess
     import sys
 
-    from shared.azurite import free_port
+    from devhost.azurite import free_port
 
     port = free_port()
     cmd = [

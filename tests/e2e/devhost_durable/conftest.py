@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.azurite import free_port
+from devhost.azurite import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 APP_SOURCE = ROOT / "tests" / "apps" / "durable_app"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.azurite import free_port
+from devhost.azurite import free_port
 from shared.errors import StorageUnavailableError, TransientError
 from shared.settings import azurite_connection_string, load_settings
 from shared.storage.clients import build_clients

@@ -1,29 +1,38 @@
 """Azurite lifecycle: start on free loopback ports with a temporary workspace, wait, stop.
 
-Used by the tests, devhost and the CLI. Azurite is installed by ``scripts/bootstrap.sh`` with npm
-into ``.tools/azurite`` (pinned, never global). ``storage_for`` returns an already-running
-storage when settings point at one, and otherwise starts a private Azurite.
+Starting storage is a dev-host concern, so it lives here (devhost imports nothing from the app it
+hosts); the CLI, the demo, the benchmarks and the tests use it too. Azurite is installed by
+``scripts/bootstrap.sh`` with npm into ``.tools/azurite`` (pinned, never global).
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
-from shared.errors import ConfigurationError, StorageUnavailableError
-from shared.settings import DEVELOPMENT_STORAGE, Settings, azurite_connection_string
+from devhost.errors import AzuriteError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AZURITE_DIR = PROJECT_ROOT / ".tools" / "azurite"
 SERVICES = ("blob", "queue", "table")
+#: Azurite's well-known account (public, documented emulator credentials; not a secret).
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def connection_string(host: str, blob_port: int, queue_port: int, table_port: int) -> str:
+    """A connection string for an Azurite listening on the given ports."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{ACCOUNT};"
+        f"QueueEndpoint=http://{host}:{queue_port}/{ACCOUNT};"
+        f"TableEndpoint=http://{host}:{table_port}/{ACCOUNT};"
+    )
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class AzuriteEndpoints:
     @property
     def connection_string(self) -> str:
         """Connection string for the Azure SDKs and ``AzureWebJobsStorage``."""
-        return azurite_connection_string(self.host, self.blob_port, self.queue_port, self.table_port)
+        return connection_string(self.host, self.blob_port, self.queue_port, self.table_port)
 
     def port(self, service: str) -> int:
         """The port of ``blob``, ``queue`` or ``table``."""
@@ -46,11 +55,11 @@ class AzuriteEndpoints:
 
 
 def azurite_binary(azurite_dir: Path | None = None) -> Path:
-    """Path of the project-local ``azurite`` executable; ConfigurationError when not installed."""
+    """Path of the project-local ``azurite`` executable; AzuriteError when not installed."""
     base = azurite_dir or DEFAULT_AZURITE_DIR
     binary = base / "node_modules" / ".bin" / "azurite"
     if not binary.exists():
-        raise ConfigurationError(
+        raise AzuriteError(
             f"Azurite is not installed at {binary}; run `make bootstrap` (scripts/bootstrap.sh)"
         )
     return binary
@@ -138,7 +147,7 @@ class Azurite:
                 return endpoints
             last_error = f"Azurite exited with code {self._process.poll()}"
             self._kill()
-        raise StorageUnavailableError(f"Azurite did not start: {last_error}")
+        raise AzuriteError(f"Azurite did not start: {last_error}")
 
     def _spawn(self, cmd: list[str]) -> subprocess.Popen[bytes]:
         # Own session: Ctrl-C in a terminal reaches us, and we stop Azurite in order.
@@ -188,38 +197,3 @@ class Azurite:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def configured_endpoint_reachable(settings: Settings) -> bool:
-    """True when the configured storage's blob, queue and table endpoints all answer."""
-    conn = settings.storage_connection_string
-    if not conn:
-        return False
-    if conn.strip() == DEVELOPMENT_STORAGE:
-        return all(port_answers("127.0.0.1", p) for p in (10000, 10001, 10002))
-    parts = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)
-    urls = [parts.get(k) for k in ("BlobEndpoint", "QueueEndpoint", "TableEndpoint")]
-    if not all(urls):
-        return True  # an account-key string for a real account: trust it
-    for url in urls:
-        parsed = urlparse(str(url))
-        if not parsed.hostname or not port_answers(parsed.hostname, parsed.port or 80):
-            return False
-    return True
-
-
-@contextlib.contextmanager
-def storage_for(settings: Settings, *, log_path: Path | None = None) -> Iterator[str | None]:
-    """Yield a connection string: the configured one, or a private Azurite started for the block.
-
-    Identity-based settings yield None (the caller builds clients from the service URIs).
-    """
-    if settings.uses_identity:
-        yield None
-        return
-    if settings.storage_connection_string:
-        yield settings.storage_connection_string
-        return
-    azurite_dir = Path(settings.azurite_dir) if settings.azurite_dir else None
-    with Azurite(azurite_dir=azurite_dir, log_path=log_path) as endpoints:
-        yield endpoints.connection_string
