@@ -20,8 +20,8 @@ import httpx
 import pytest
 import uvicorn
 
+from devhost.azurite import free_port
 from devhost.durable import DurableRuntime
-from shared.azurite import free_port
 
 APP_DIR = Path(__file__).resolve().parents[2] / "apps" / "durable_app"
 SYSTEM_KEY = "test-system-key"
