@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.errors import AlreadyExistsError, NotFoundError, ValidationError
@@ -35,7 +35,6 @@ from shared.storage.records import ModelRecord
 __all__ = [
     "RetrainRequest",
     "build_drift_reference",
-    "drift_window",
     "latest_drift",
     "parse_retrain_request",
     "reference_blob_name",
@@ -101,18 +100,6 @@ def load_reference(storage: Storage, spec: PipelineSpec, model: ModelRecord) -> 
     if not storage.blobs.exists(PROFILES, name):
         build_drift_reference(storage, spec, model, _splits_of(storage, model))
     return ReferenceProfile.from_json(storage.blobs.get_bytes(PROFILES, name))
-
-
-def drift_window(now: datetime, schedule_hours: int = 1) -> tuple[datetime, datetime, str]:
-    """(since, until, window id) of the last full ``schedule_hours`` block before ``now`` (UTC-aligned)."""
-    if schedule_hours < 1:
-        raise ValidationError("schedule_hours must be at least 1", field="schedule_hours")
-    at = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    hours = int(at.timestamp() // 3600)
-    until = datetime.fromtimestamp((hours - hours % schedule_hours) * 3600, UTC)
-    since = until - timedelta(hours=schedule_hours)
-    suffix = "" if schedule_hours == 1 else f"-{schedule_hours}h"
-    return since, until, f"{since:%Y-%m-%dT%H}{suffix}"
 
 
 def drift_config(spec: PipelineSpec, prediction: str) -> DriftConfig:

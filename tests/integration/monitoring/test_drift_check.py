@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.models.onnx_io import ModelCache
 from shared.monitoring import ReferenceProfile
-from shared.steps import monitoring
+from shared.steps import monitoring, schedules
 from tests.integration.monitoring.support import Deployed
 from tests.scoring_support import score_rows
 
@@ -23,7 +23,7 @@ SHIFTED = [
 
 
 def _check(d: Deployed, hour: datetime, now: datetime | None = None) -> dict[str, Any]:
-    since, until, window = monitoring.drift_window(hour + timedelta(hours=1, minutes=5))
+    since, until, window = schedules.schedule_window("0 0 * * * *", hour + timedelta(hours=1, minutes=5))
     assert since == hour
     return monitoring.run_drift_check(d.storage, d.spec, d.name, since, until, window, now=now or until)
 

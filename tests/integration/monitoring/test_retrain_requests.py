@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 
 from shared.errors import ValidationError
-from shared.steps import monitoring
+from shared.steps import monitoring, schedules
 from tests.integration.monitoring.support import Deployed
 
 HOUR = datetime(2026, 11, 21, 13, tzinfo=UTC)
+HOURLY = "0 0 * * * *"
 
 
 def _drifting(d: Deployed, hour: datetime, now: datetime) -> dict[str, Any]:
     rows = [{k: v * 3 if k.startswith("mean") else v for k, v in r.items()} for r in d.feature_rows()]
     d.write_log(hour, rows)
-    since, until, window = monitoring.drift_window(hour + timedelta(hours=1))
+    since, until, window = schedules.schedule_window(HOURLY, hour + timedelta(hours=1))
     return monitoring.run_drift_check(d.storage, d.spec, d.name, since, until, window, now=now)
 
 
@@ -55,17 +56,15 @@ def test_auto_retrain_off_records_the_drift_and_sends_nothing(deploy: Callable[.
     assert d.messages() == [] and _audit(d) == ["disabled"]
 
 
-def test_drift_window_is_the_last_full_block() -> None:
-    assert monitoring.drift_window(datetime(2026, 11, 21, 14, 59, 59, tzinfo=UTC)) == (
+def test_the_window_of_a_check_is_its_schedule_period_in_whole_hours() -> None:
+    at = datetime(2026, 11, 21, 14, 59, 59, tzinfo=UTC)  # an hourly check running late in its hour
+    assert schedules.schedule_window(HOURLY, at) == (
         datetime(2026, 11, 21, 13, tzinfo=UTC),
         datetime(2026, 11, 21, 14, tzinfo=UTC),
         "2026-11-21T13",
     )
-    since, until, window = monitoring.drift_window(datetime(2026, 11, 21, 14, 0), schedule_hours=6)
+    since, until, window = schedules.schedule_window("0 0 */6 * * *", datetime(2026, 11, 21, 12, tzinfo=UTC))
     assert (since.hour, until.hour, window) == (6, 12, "2026-11-21T06-6h")
-    with pytest.raises(ValidationError) as bad:
-        monitoring.drift_window(HOUR, schedule_hours=0)
-    assert bad.value.field == "schedule_hours"
 
 
 def test_retrain_instance_id_is_deterministic_and_safe() -> None:
