@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from cli.client import ApiClient, ApiError
 from cli.local import ROOT, LocalStack
+from cli.main import app as cli_app
 from shared.settings import load_settings
 from shared.storage.factory import Storage
 
@@ -135,11 +137,16 @@ def test_rejection_means_reject_and_registers_nothing(
 ) -> None:
     name = f"rj-{unique}"
     run_id = waiting(api, name, log_of)["run_id"]
-    resp = post_approval(stack, run_id, {"decision": "reject", "comment": "drift in feature x"})
-    assert resp.status_code == 202, resp.text
+    where = ["--url", stack.url, "--key", stack.master_key]
+    no_comment = CliRunner().invoke(cli_app, ["reject", run_id, *where])
+    assert no_comment.exit_code != 0, "a rejection needs a comment"
+    done = CliRunner().invoke(cli_app, ["reject", run_id, "--comment", "drift in feature x", *where])
+    assert done.exit_code == 0, done.output
+    assert f"run {run_id}: reject recorded by admin key (sha256 " in " ".join(done.output.split())
     final = ended(api, run_id, log_of)
     assert final["status"] == "ApprovalRejected", final
-    assert final["reason"] == f"rejected by {resp.json()['actor']}: drift in feature x"
+    actor = final["details"]["approval"]["actor"]
+    assert final["reason"] == f"rejected by {actor}: drift in feature x"
     assert final["model_version"] is None
     with pytest.raises(ApiError) as err:
         api.get(f"/api/models/{name}")
