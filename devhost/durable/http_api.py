@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,7 @@ from devhost.durable.entities import is_entity_id
 from devhost.durable.entity_api import handle_entities
 from devhost.durable.events import EventType
 from devhost.durable.query import QueryError, flag, instance_filter, positive_int
-from devhost.durable.state import IN_PROGRESS, InstanceState, dump_json
+from devhost.durable.state import IN_PROGRESS, InstanceState, dump_json, load_json
 from devhost.durable.status import status_json
 from devhost.durable.urls import MANAGEMENT_PREFIX, RPC_PREFIX, UrlBuilder
 
@@ -79,8 +80,7 @@ class DurableHttpApi:
     ) -> Response:
         lowered = {k.lower(): v for k, v in headers.items()}
         if parts and parts[0] == "orchestrators" and method == "POST" and len(parts) in (2, 3):
-            version = query.get("version") or None
-            return await self._start(parts[1], parts[2] if len(parts) == 3 else None, body, version)
+            return await self._start(parts[1], parts[2] if len(parts) == 3 else None, body, query)
         if parts and parts[0] == "entities":
             return await handle_entities(self.engine, method, parts, query, lowered.get(CONTINUATION), body)
         if parts and parts[0] == "instances":
@@ -98,7 +98,13 @@ class DurableHttpApi:
                 return await self._operation(parts[1], parts[2], parts[3:], query, body)
         return _error(404, f"No durable route for {method} {path}")
 
-    async def _start(self, name: str, instance_id: str | None, body: bytes, version: str | None) -> Response:
+    async def _start(
+        self, name: str, instance_id: str | None, body: bytes, query: Mapping[str, str]
+    ) -> Response:
+        version = query.get("version") or None
+        # createAndWaitOnNewInstancePostUri: wait up to ``timeout`` s, polling every ``pollingInterval`` s
+        timeout = positive_int(query, "timeout")
+        polling = positive_int(query, "pollingInterval") or 1
         if self.engine.registry.lookup_orchestrator(name) is None:
             return _error(
                 400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
@@ -113,7 +119,26 @@ class DurableHttpApi:
         except InstanceConflictError as exc:
             return _error(409, str(exc))
         payload = self.urls.management_urls(instance_id)
+        if timeout is not None:
+            finished = await self._wait_terminal(instance_id, timeout, polling)
+            if finished is not None:
+                # the extension answers with the output when Completed, else with the status
+                if finished.status == "Completed":
+                    return _json(200, load_json(finished.output_text))
+                return _json(200, status_json(finished))
         return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
+
+    async def _wait_terminal(self, instance_id: str, timeout: int, polling: int) -> InstanceState | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            state = await self.engine.get_state(instance_id)
+            if state is not None and state.terminal:
+                return state
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            await asyncio.sleep(min(float(polling), left))
 
     async def _status(self, instance_id: str, query: Mapping[str, str]) -> Response:
         show_history = flag(query, "showHistory", False)

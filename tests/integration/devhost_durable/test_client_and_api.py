@@ -305,3 +305,14 @@ def test_sdk_client_rpc_routes_directly(harness: Any) -> None:
     assert "rewind" in result["rewind"]
     assert result["purged"].instances_deleted >= 2
     assert not result["missing"]
+
+
+def test_create_and_wait_route_answers_with_the_output_or_202(harness: Any) -> None:
+    route = f"{ROOT}/orchestrators/hello_chain"
+    done = harness.http.post(route, params={"timeout": "30", "pollingInterval": "1"})
+    assert done.status_code == 200, done.text
+    assert done.json() == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    waiting = harness.http.post(f"{ROOT}/orchestrators/waits", params={"timeout": "1"})
+    assert waiting.status_code == 202 and "statusQueryGetUri" in waiting.json()
+    bad = harness.http.post(route, params={"timeout": "soon"})
+    assert bad.status_code == 400 and "'timeout'" in bad.json()["Message"]
