@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import time
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -180,6 +181,26 @@ def _check_return(name: str, annotations: Mapping[str, Any], return_binding_type
         )
 
 
+def _check_retry(name: str, function: Any) -> None:
+    # The worker turns a retry policy into the host's retry options while indexing; values it
+    # cannot parse (a count that is not an integer, an interval not in HH:MM:SS) fail the app.
+    try:
+        retry = function.get_settings_dict("retry_policy")
+    except AttributeError:
+        return
+    if not retry:
+        return
+    try:
+        int(retry.get("max_retry_count"))
+        fixed = retry.get("strategy") == "fixed_delay"
+        for key in ("delay_interval",) if fixed else ("minimum_interval", "maximum_interval"):
+            value = retry.get(key)
+            if value or key == "delay_interval":
+                time.strptime(value, "%H:%M:%S")
+    except (TypeError, ValueError) as exc:
+        raise refusal(name, f"retry policy: {exc}") from exc
+
+
 def check_function(function: Any) -> None:
     """Apply the worker's per-function rules to one indexed function; AppLoadError naming it."""
     name = str(function.get_function_name())
@@ -227,6 +248,7 @@ def check_function(function: Any) -> None:
         _check_parameter(name, param, bound[param], annotations)
     if return_type is not None:
         _check_return(name, annotations, return_type)
+    _check_retry(name, function)
 
 
 def check_functions(functions: Iterable[Any]) -> None:

@@ -28,4 +28,5 @@ def index(app_dir: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({folder: index(Path(folder).resolve()) for folder in sys.argv[1:]}))
+    folders = [Path(folder).resolve() for folder in sys.argv[1:]]  # before index_app changes directory
+    print(json.dumps({str(folder): index(folder) for folder in folders}))

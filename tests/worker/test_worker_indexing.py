@@ -33,6 +33,7 @@ class Probe:
     name: str
     refused_by: str | None = None  # "worker" (indexing) or "host" (host.json); None: accepted
     message: str = ""  # a part of the refusal every side must give
+    names: str = ""  # a function the worker's words leave unnamed, which devhost's must name
 
 
 PROBE_TABLE = (
@@ -59,6 +60,8 @@ PROBE_TABLE = (
     Probe("wrong_trigger_type", "worker", "cannot load the take function: binding type \"'msg'\""),
     Probe("bad_context", "worker", 'the "context" parameter is expected to be of type azure.functions'),
     Probe("two_apps", "worker", "More than one FunctionApp or other top level function app instances are"),
+    Probe("good_retry"),
+    Probe("bad_retry", "worker", "time data '5s' does not match format '%H:%M:%S'", names="tick"),
     Probe("no_version", "host", "The host.json file is missing the required 'version' property."),
 )
 
@@ -133,7 +136,11 @@ def test_worker_and_devhost_agree(probe: Probe, verdicts: Verdicts) -> None:
         assert not worker["ok"], f"the worker library accepted {probe.name}"
         assert not devhost["ok"], f"devhost accepted {probe.name}; the worker says: {worker['error']}"
         assert probe.message in worker["error"]
-        assert devhost["error"] == worker["error"]  # the worker's own words, naming the function
+        if probe.names:
+            named = f"cannot load the {probe.names} function: retry policy: "
+            assert devhost["error"] == named + worker["error"]
+        else:
+            assert devhost["error"] == worker["error"]  # the worker's own words, naming the function
         return
     # Indexing accepts it; the host itself refuses a bad host.json (the worker never reads it).
     assert worker["ok"], f"the worker library refused {probe.name}: {worker['error']}"

@@ -57,4 +57,5 @@ def index(app_dir: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({folder: index(os.path.abspath(folder)) for folder in sys.argv[1:]}))
+    folders = [os.path.abspath(folder) for folder in sys.argv[1:]]  # before index() changes directory
+    print(json.dumps({folder: index(folder) for folder in folders}))
