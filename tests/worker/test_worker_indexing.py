@@ -115,6 +115,14 @@ def test_worker_accepts_every_function_of_the_app() -> None:
 Verdicts = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
+def test_apps_devhost_is_tested_with_are_apps_azure_accepts() -> None:
+    apps = ROOT / "tests" / "apps"
+    folders = [apps / "own_shared", apps / "durable_app", apps / "basic_app" / "durable"]
+    verdicts = worker_index(folders)
+    assert {name: v.get("error") for name, v in verdicts.items()} == dict.fromkeys(verdicts)
+    assert len(verdicts) == len(folders)
+
+
 @pytest.fixture(scope="module")
 def verdicts() -> Verdicts:
     """(worker, devhost) verdict per probe: one process per side indexes every probe in turn."""
