@@ -45,7 +45,16 @@ def load_app() -> ModuleType:
 class Harness:
     """One running DurableRuntime (own event loop thread) plus an HTTP client for its routes."""
 
-    def __init__(self, connection_string: str, hub: str, **runtime_kwargs: Any) -> None:
+    #: the harness whose loop the SDK client's shared aiohttp session belongs to
+    _sdk_owner: Harness | None = None
+
+    def __init__(
+        self,
+        connection_string: str,
+        hub: str,
+        durable_settings: dict[str, Any] | None = None,
+        **runtime_kwargs: Any,
+    ) -> None:
         self.app = load_app()
         self.connection_string = connection_string
         self.hub = hub
@@ -53,6 +62,7 @@ class Harness:
         self.base_url = f"http://127.0.0.1:{self.port}"
         host_json = json.loads((APP_DIR / "host.json").read_text())
         host_json["extensions"]["durableTask"]["hubName"] = hub
+        host_json["extensions"]["durableTask"].update(durable_settings or {})
         self.runtime = DurableRuntime(
             self.app.FUNCTIONS,
             connection_string=connection_string,
@@ -66,6 +76,7 @@ class Harness:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.http = httpx.Client(base_url=self.base_url, timeout=60)
         self._server: uvicorn.Server | None = None
+        self.stopped = False
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> Harness:
@@ -93,6 +104,7 @@ class Harness:
 
     def stop(self) -> None:
         """Stop the server, the runtime and the loop."""
+        self.stopped = True
         if self._server is not None:
             self._server.should_exit = True
             time.sleep(0.3)
@@ -190,7 +202,20 @@ class Harness:
         request = func.HttpRequest(
             method=method, url=f"{self.base_url}/api/{function_name}", body=content, route_params=route_params
         )
-        return self.call(target.get_user_function()(req=request, client=self.client_binding()))
+        return self.sdk(target.get_user_function()(req=request, client=self.client_binding()))
+
+    def sdk(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run SDK client code on this harness's loop.
+
+        The SDK keeps one process-wide aiohttp session, bound to the loop that created it; each
+        harness has its own loop, so the session is dropped when another harness used it last.
+        """
+        from azure.durable_functions.models.utils import http_utils
+
+        if Harness._sdk_owner is not self:
+            http_utils._client_session = None
+            Harness._sdk_owner = self
+        return self.call(coro)
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +228,30 @@ def harness(azurite_connection_string: str) -> Iterator[Harness]:
         yield running
     finally:
         running.stop()
+        if previous is None:
+            os.environ.pop(STORAGE_SETTING, None)
+        else:
+            os.environ[STORAGE_SETTING] = previous
+
+
+@pytest.fixture(scope="module")
+def make_harness(azurite_connection_string: str) -> Iterator[Callable[..., Harness]]:
+    """Start extra runtimes (own durable settings, or a given hub to restart on); stopped at the end."""
+    previous = os.environ.get(STORAGE_SETTING)
+    os.environ[STORAGE_SETTING] = azurite_connection_string
+    started: list[Harness] = []
+
+    def make(hub: str | None = None, **kwargs: Any) -> Harness:
+        running = Harness(azurite_connection_string, hub or f"It{uuid.uuid4().hex[:10]}", **kwargs).start()
+        started.append(running)
+        return running
+
+    try:
+        yield make
+    finally:
+        for running in started:
+            if not running.stopped:
+                running.stop()
         if previous is None:
             os.environ.pop(STORAGE_SETTING, None)
         else:
