@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -71,3 +72,24 @@ def test_fail_strategy_fails_newer_instances(make_harness: Callable[..., Harness
     assert "'3.0' is greater than the worker version '2.0'" in body["output"]
     assert h.wait(_start(h, "versioned", "2.0"))["runtimeStatus"] == "Completed"
     h.stop()
+
+
+def test_reject_leaves_an_instance_for_a_compatible_worker(make_harness: Callable[..., Harness]) -> None:
+    newer = make_harness(durable_settings={"defaultVersion": "2.0"})
+    instance_id = newer.start_orchestration("waits")
+    newer.wait(instance_id, ("Running",), custom="waiting")
+    newer.stop()
+
+    older = make_harness(hub=newer.hub, durable_settings={"defaultVersion": "1.0"})
+    raised = older.http.post(f"{ROOT}/instances/{instance_id}/raiseEvent/Finish", json=1)
+    assert raised.status_code == 202
+    deadline = time.time() + 30
+    while instance_id not in older.runtime.engine._rejected and time.time() < deadline:
+        time.sleep(0.05)
+    assert instance_id in older.runtime.engine._rejected  # the event reached it and was not applied
+    assert older.status(instance_id).json()["runtimeStatus"] == "Running"
+    older.stop()
+
+    again = make_harness(hub=newer.hub, durable_settings={"defaultVersion": "2.0"})
+    assert again.wait(instance_id)["runtimeStatus"] == "Completed"
+    again.stop()
