@@ -163,7 +163,12 @@ def training_job(context: df.DurableOrchestrationContext) -> Gen[dict[str, Any]]
                     context, names.COLLECT_TRAINING_OUTPUT, watching, TrainingCandidate
                 )
                 return StepReply(value=candidate.to_payload()).to_payload()
-            if state.state in ("failed", "cancelled"):
+            if state.state == "preempted":
+                # A low-priority node was taken away: submit finds the next attempt, which resumes
+                # from the checkpoints; the poll budget of this generation goes on.
+                job = yield from call(context, names.SUBMIT_TRAINING_JOB, request, TrainingJob)
+                watching = JobInput(**request.model_dump(), job=job)
+            elif state.state in ("failed", "cancelled"):
                 message = f"training job {job.name} {state.state}"
                 if state.error:
                     message += f": {state.error}"

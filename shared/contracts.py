@@ -126,6 +126,7 @@ class TrainingJob(Contract):
     backend: str
     location: str = ""
     created: bool = False
+    attempt: int = Field(default=1, description="1, or n+1 after n preemptions of a low-priority job.")
 
 
 class JobState(Contract):

@@ -364,7 +364,7 @@ def test_training_job_polls_with_timers_then_collects(replay: Any, later: Any) -
         names.COLLECT_TRAINING_OUTPUT,
     ]
     assert [c.fire_at for c in host.calls if c.kind == "timer"] == [later(3 / 3600), later(6 / 3600)]
-    assert host.inputs(names.COLLECT_TRAINING_OUTPUT)[0]["job"] == JOB
+    assert host.inputs(names.COLLECT_TRAINING_OUTPUT)[0]["job"] == {**JOB, "attempt": 1}
     assert output == {"value": {**CANDIDATE, "metrics": {}, "signature": {}}, "failure": None}
 
 
@@ -410,3 +410,31 @@ def test_long_training_continues_as_new_with_the_poll_count(replay: Any) -> None
     assert polls == 20
     again = [c for c in host.calls if c.kind == "continue"]
     assert len(again) == 1 and again[0].input["polls"] == 27
+
+
+def test_preempted_job_is_resubmitted_and_its_next_attempt_collected(replay: Any) -> None:
+    states = iter(["running", "preempted", "running", "succeeded"])
+    attempts = iter([JOB, {**JOB, "name": "job-x-a2", "attempt": 2}])
+    host = replay(
+        training_job,
+        job_input(),
+        activities={
+            names.SUBMIT_TRAINING_JOB: lambda _d: {"value": next(attempts)},
+            names.GET_TRAINING_JOB_STATUS: lambda _d: {"value": {"state": next(states)}},
+            names.COLLECT_TRAINING_OUTPUT: ok(CANDIDATE),
+        },
+    )
+    output = host.run()
+    assert host.activity_names() == [
+        names.SUBMIT_TRAINING_JOB,
+        names.GET_TRAINING_JOB_STATUS,
+        names.GET_TRAINING_JOB_STATUS,
+        names.SUBMIT_TRAINING_JOB,
+        names.GET_TRAINING_JOB_STATUS,
+        names.GET_TRAINING_JOB_STATUS,
+        names.COLLECT_TRAINING_OUTPUT,
+    ]
+    polled = [i["job"]["name"] for i in host.inputs(names.GET_TRAINING_JOB_STATUS)]
+    assert polled == ["job-x", "job-x", "job-x-a2", "job-x-a2"]
+    assert host.inputs(names.COLLECT_TRAINING_OUTPUT)[0]["job"]["attempt"] == 2
+    assert output["value"]["sha256"] == CANDIDATE["sha256"]
