@@ -43,8 +43,10 @@ class EntityDispatch:
         """The entity's committed record (memory first, then its Instances row)."""
         record = self._entities.get(entity_id)
         if record is None:
-            record = EntityRecord.from_row(entity_id, await self.store.get_instance(entity_id))
-            self._entities[entity_id] = record
+            row = await self.store.get_instance(entity_id)
+            record = EntityRecord.from_row(entity_id, row)
+            if row is not None:  # reads of entities that were never written are not remembered
+                self._entities[entity_id] = record
         return record
 
     async def signal_entity(self, name: str, key: str, operation: str, input_text: str | None) -> None:
@@ -89,8 +91,9 @@ class EntityDispatch:
             working = copy.deepcopy(record)  # readers keep seeing the committed record until the write
             loop = asyncio.get_running_loop()
             responses = await loop.run_in_executor(self._orch_pool, run_batch, entity, working, fresh)
-            await self.store.put_instance(working.to_row())
-            self._entities[entity_id] = working
+            if entity is not None:  # no entity function: every caller gets an error, nothing is stored
+                await self.store.put_instance(working.to_row())
+                self._entities[entity_id] = working
             answers.extend(zip(fresh, responses, strict=True))
         await gather_limited(
             [

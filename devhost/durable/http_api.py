@@ -187,7 +187,9 @@ class DurableHttpApi:
         while True:
             rows, token = await self.engine.store.query_instances(query_filter, 1000, token)
             for row in rows:
-                deleted += await self.engine.purge(str(row.get("InstanceId") or row["PartitionKey"]))
+                instance_id = str(row.get("InstanceId") or row["PartitionKey"])
+                if not is_entity_id(instance_id):  # entity state goes only by its own id
+                    deleted += await self.engine.purge(instance_id)
             if not token:
                 break
         if not deleted:

@@ -350,6 +350,16 @@ def counter_orchestration(context: df.DurableOrchestrationContext):  # type: ign
     return {"after_signal": after_signal, "total": total, "failure": failure}
 
 
+@app.orchestration_trigger(context_name="context")
+def calls_missing_entity(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """call_entity on a name no entity function has: the caller gets an error naming it."""
+    try:
+        yield context.call_entity(df.EntityId("nosuchentity", "k"), "get")
+    except Exception as exc:
+        return str(exc)
+    return "no failure"
+
+
 @app.route(route="entities/{key}/{op}", methods=["POST", "GET"])
 @app.durable_client_input(client_name="client")
 async def http_entity(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
