@@ -93,7 +93,9 @@ def test_entity_routes_refuse_what_is_not_there_by_name(harness: Any) -> None:
 
 def test_call_to_an_entity_without_a_function_fails_naming_it(harness: Any) -> None:
     body = harness.wait(harness.start_orchestration("calls_missing_entity"))
-    assert body["output"] == "The function 'nosuchentity' doesn't exist, is disabled, or is not an entity function."
+    assert body["output"] == (
+        "The function 'nosuchentity' doesn't exist, is disabled, or is not an entity function."
+    )
     assert harness.http.get(f"{ROOT}/instances/@nosuchentity@k").status_code == 404  # nothing stored
 
 
