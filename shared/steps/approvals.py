@@ -56,6 +56,7 @@ def await_approval(
         return r.model_copy(update={"status": RunStatus.AWAITING_APPROVAL.value, "details": details})
 
     record, _ = storage.runs.update(pipeline, run_id, wait)
+    runs.begin_step(storage, pipeline, run_id, "approval", restart=False)  # the wait is on the timeline
     return record
 
 
@@ -154,6 +155,8 @@ def verify(storage: Storage, pipeline: str, run_id: str, event: Any) -> Approval
             return r.model_copy(update={"status": RunStatus.RUNNING.value})
 
         storage.runs.update(pipeline, run_id, resume)
+    detail = {"decision": decision.decision, "actor": decision.actor, "decision_id": decision.decision_id}
+    runs.end_step(storage, pipeline, run_id, "approval", detail)
     return ApprovalCheck(decision=decision)
 
 

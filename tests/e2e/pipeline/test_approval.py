@@ -123,6 +123,10 @@ def test_approved_run_shows_what_it_waits_on_then_deploys(
     assert final["status"] == "Succeeded", final
     assert final["model_version"] == "000001"
     assert final["details"]["approval"]["comment"] == "looks good"
+    steps = [s["name"] for s in final["steps"]]
+    assert steps == ["ingest", "validate", "submit", "train", "evaluate", "approval", "register", "deploy"]
+    approval = final["steps"][5]
+    assert approval["status"] == "Succeeded" and approval["detail"]["actor"] == decision["actor"]
     assert api.get(f"/api/models/{name}")["aliases"] == {"production": "000001"}
     audit = [e for e in storage_of(stack).audit.query(pk=f"run:{run_id}") if e.action == "approve"]
     assert len(audit) == 1 and audit[0].actor == decision["actor"] and audit[0].reason == "looks good"
@@ -205,6 +209,8 @@ def test_no_decision_in_time_ends_approval_rejected_timed_out(
     final = ended(api, run_id, log_of, timeout=120)
     assert final["status"] == "ApprovalRejected" and final["reason"] == "timed out after 0.001 h", final
     assert final["details"]["awaiting_approval"]["timeout_hours"] == hours  # it did wait, visibly
+    approval = next(s for s in final["steps"] if s["name"] == "approval")
+    assert approval["status"] == "Failed" and approval["detail"] == "timed out after 0.001 h"
     audit = [e.action for e in storage_of(stack).audit.query(pk=f"run:{run_id}")]
     assert "approval-timeout" in audit
     assert post_approval(stack, run_id, {"decision": "approve"}).status_code == 409
