@@ -65,8 +65,9 @@ def _activity(
     try:
         request = contract.model_validate(payload)
     except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
         failure = StepFailure(
-            step=step or "input", error="ValidationError", message=f"bad activity input: {exc}"
+            step=step or "input", error="ValidationError", message=f"bad activity input: {problems}"
         )
         return StepReply(failure=failure).to_payload()
     storage = deps.storage()
@@ -139,7 +140,7 @@ def get_training_job_status(payload: Payload) -> Payload:
 
     def body(storage: Storage, r: JobInput, _: dict[str, Any]) -> JobState:
         return JobState.model_validate(
-            training.status(storage, deps.settings(), _spec(r), r.job.model_dump())
+            training.status(storage, deps.settings(), _spec(r), r.job.model_dump(), run_id=r.run_id)
         )
 
     return _activity(payload, JobInput, None, body)

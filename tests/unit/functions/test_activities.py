@@ -1,0 +1,52 @@
+"""Activities parse their input at the edge: a malformed one is a typed failure, never a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from orchestrations import names
+
+ACTIVITIES = [
+    names.START_RUN,
+    names.INGEST_DATASET,
+    names.VALIDATE_DATASET,
+    names.SUBMIT_TRAINING_JOB,
+    names.GET_TRAINING_JOB_STATUS,
+    names.COLLECT_TRAINING_OUTPUT,
+    names.EVALUATE_MODEL,
+    names.AWAIT_APPROVAL,
+    names.VERIFY_APPROVAL,
+    names.REGISTER_MODEL,
+    names.DEPLOY_MODEL,
+    names.FINISH_RUN,
+]
+
+
+@pytest.fixture(scope="module")
+def activities() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The app's activity functions by activity name, as the worker indexes them."""
+    import function_app
+
+    found = {}
+    for fn in function_app.app.get_functions():
+        trigger = fn.get_trigger()
+        if trigger.type == "activityTrigger":
+            found[trigger.activity or fn.get_function_name()] = fn.get_user_function()
+    return found
+
+
+def test_every_activity_name_is_served(activities: dict[str, Any]) -> None:
+    assert sorted(activities) == sorted(ACTIVITIES)
+
+
+@pytest.mark.parametrize("name", ACTIVITIES)
+def test_malformed_input_is_a_typed_failure_naming_the_fields(activities: dict[str, Any], name: str) -> None:
+    reply = activities[name]({"pipeline": "iris"})
+    assert reply["value"] is None
+    failure = reply["failure"]
+    assert failure["error"] == "ValidationError" and failure["status"] == "Failed"
+    assert failure["message"].startswith("bad activity input: run_id: Field required")
+    assert "errors.pydantic.dev" not in failure["message"]
