@@ -73,8 +73,10 @@ def history_view(history: list[Event], with_output: bool) -> list[dict[str, Any]
                 item["Result"] = load_json(event.get("Result"))
         elif kind in (EventType.TimerCreated, EventType.TimerFired):
             item["FireAt"] = _ts(str(event.get("FireAt", event["Timestamp"])))
-        elif kind == EventType.EventRaised:
+        elif kind in (EventType.EventRaised, EventType.EventSent):
             item["Name"] = event.get("Name")
+            if kind == EventType.EventSent:
+                item["InstanceId"] = event.get("InstanceId")  # the entity an operation went to
             if with_output:
                 item["Input"] = load_json(event.get("Input"))
         elif kind == EventType.ExecutionCompleted:

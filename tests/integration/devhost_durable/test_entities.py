@@ -60,6 +60,8 @@ def test_orchestration_signals_and_calls_the_entity(harness: Any) -> None:
     assert _read(harness, key) == {"exists": True, "state": 15}
     history = harness.status(body["instanceId"], showHistory="true").json()["historyEvents"]
     assert [e["EventType"] for e in history].count("EventRaised") == 4  # one answer per call_entity
+    sent = [e for e in history if e["EventType"] == "EventSent"]
+    assert len(sent) == 5 and {e["InstanceId"] for e in sent} == {f"@counter@{key}"}  # 1 signal + 4 calls
 
 
 def test_management_api_reads_lists_and_purges_entities(harness: Any) -> None:
