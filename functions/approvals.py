@@ -44,7 +44,7 @@ def _parse(body: object) -> tuple[Literal["approve", "reject"], str]:
     decision = body.get("decision")
     if decision not in DECISIONS:
         raise ValidationError(
-            f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}", field="decision"
+            f"decision must be one of {', '.join(DECISIONS)}, got {str(decision)[:40]!r}", field="decision"
         )
     comment = body.get("comment", "")
     if comment is None:
@@ -55,7 +55,7 @@ def _parse(body: object) -> tuple[Literal["approve", "reject"], str]:
         )
     unknown = sorted(set(body) - {"decision", "comment"})
     if unknown:
-        raise ValidationError(f"unknown field {unknown[0]!r}", field=unknown[0])
+        raise ValidationError(f"unknown field {unknown[0][:64]!r}", field=unknown[0][:64])
     return cast(Literal["approve", "reject"], decision), comment
 
 
