@@ -18,10 +18,10 @@ from pathlib import Path
 import typer
 
 from cli.config import write_config
+from devhost.azurite import Azurite
+from devhost.errors import DevhostError
 from devhost.host import HostOptions, run
 from devhost.keys import load_keys
-from shared.azurite import Azurite
-from shared.errors import MlopsError
 from shared.settings import load_settings, merged_values
 
 STORAGE_SETTING = "AzureWebJobsStorage"
@@ -62,7 +62,7 @@ def _storage(app_dir: Path, storage_dir: Path | None, temp: bool) -> Iterator[No
         azurite = Azurite(workspace=workspace, azurite_dir=azurite_dir)
         try:
             endpoints = azurite.start()
-        except MlopsError as exc:
+        except (DevhostError, OSError) as exc:
             raise typer.BadParameter(f"Azurite could not start: {exc}") from exc
         stack.callback(azurite.stop)
         kept = "kept between restarts" if workspace else "deleted when the host stops (--temp-storage)"

@@ -23,7 +23,8 @@ def _int_param(req: func.HttpRequest, name: str, default: int) -> int:
 @handle_errors
 def upload_data(req: func.HttpRequest) -> func.HttpResponse:
     """Store the raw body at data/uploads/<sha256>/<name> (create-only); 201 new, 200 already there."""
-    upload = uploads.store_upload(deps.storage(), req.params.get("name"), req.get_body())
+    container = uploads.upload_container(deps.settings())
+    upload = uploads.store_upload(deps.storage(), req.params.get("name"), req.get_body(), container)
     return json_response(upload.to_dict(), 201 if upload.created else 200)
 
 

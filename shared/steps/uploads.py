@@ -12,10 +12,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from shared.errors import AlreadyExistsError, ValidationError
+from shared.errors import AlreadyExistsError, ConfigurationError, ValidationError
+from shared.settings import Settings
 from shared.storage.factory import Storage
 
-#: Container uploads go to: the default allowed data container of the app.
+#: Container uploads go to when it is one of the configured data containers (the default one).
 UPLOAD_CONTAINER = "data"
 UPLOAD_PREFIX = "uploads"
 #: Largest upload accepted in one request (the Functions HTTP limit is 100 MB as well).
@@ -73,12 +74,22 @@ def validate_upload_name(name: str | None) -> str:
     return name
 
 
+def upload_container(settings: Settings) -> str:
+    """``data`` when it is a configured data container, else the first one (uploads must be valid sources)."""
+    containers = settings.data_containers
+    if not containers:
+        raise ConfigurationError("no data container is configured (MLOPS_DATA_CONTAINERS): uploads are off")
+    return UPLOAD_CONTAINER if UPLOAD_CONTAINER in containers else containers[0]
+
+
 def upload_blob_name(sha256: str, name: str) -> str:
     """The content-addressed blob name of an upload."""
     return f"{UPLOAD_PREFIX}/{sha256}/{name}"
 
 
-def store_upload(storage: Storage, name: str | None, data: bytes) -> Upload:
+def store_upload(
+    storage: Storage, name: str | None, data: bytes, container: str = UPLOAD_CONTAINER
+) -> Upload:
     """Store ``data`` create-only at ``uploads/<sha256>/<name>``; an identical earlier upload is reused."""
     checked = validate_upload_name(name)
     if not data:
@@ -90,8 +101,8 @@ def store_upload(storage: Storage, name: str | None, data: bytes) -> Upload:
     digest = hashlib.sha256(data).hexdigest()
     blob = upload_blob_name(digest, checked)
     try:
-        storage.blobs.put_bytes(UPLOAD_CONTAINER, blob, data, overwrite=False)
+        storage.blobs.put_bytes(container, blob, data, overwrite=False)
         created = True
     except AlreadyExistsError:
         created = False  # same name means same bytes: the earlier upload is this one
-    return Upload(UPLOAD_CONTAINER, blob, digest, len(data), created)
+    return Upload(container, blob, digest, len(data), created)

@@ -11,11 +11,13 @@ import hashlib
 import io
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -66,7 +68,7 @@ def cli_run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> CliR
     """`mlops run spec.yaml --follow` with a local CSV: uploaded, run to success."""
     folder = tmp_path_factory.mktemp("user-project")
     name = f"cli-{datetime.now(UTC):%H%M%S%f}"
-    out = cli(stack, "run", str(user_spec(folder, name)), "--follow")
+    out = cli(stack, "run", str(user_spec(folder, name)), "--follow", "--timeout", "300")
     run_id = re.search(r"started run (\S+)", out).group(1)  # type: ignore[union-attr]
     return CliRun(run_id, name, folder, out)
 
@@ -170,3 +172,33 @@ def test_cli_reports_api_errors_with_a_non_zero_exit(stack: LocalStack) -> None:
 
 def test_cli_drift(stack: LocalStack) -> None:
     assert "no drift checks for never-checked" in cli(stack, "drift", "never-checked")
+
+
+def test_drift_report_downloads_through_the_api(
+    stack: LocalStack, cli_run: CliRun, api: ApiClient, tmp_path: Path
+) -> None:
+    missing = cli(stack, "report", "drift", cli_run.name, "-o", str(tmp_path / "none.html"), code=1)
+    assert "HTTP 404" in missing and "no drift checks yet" in missing
+    admin = httpx.post(
+        f"{stack.url}/admin/functions/drift_monitor",
+        json={"input": ""},
+        headers={"x-functions-key": stack.master_key},
+    )
+    assert admin.status_code == 202
+    deadline = time.monotonic() + 60
+    while not api.get(f"/api/drift/{cli_run.name}")["latest"]:
+        assert time.monotonic() < deadline, "no drift check within 60 s"
+        time.sleep(0.2)
+    window = api.get(f"/api/drift/{cli_run.name}")["latest"]["window"]
+
+    page = tmp_path / "drift.html"
+    assert f"to {page}" in cli(stack, "report", "drift", cli_run.name, "-o", str(page))
+    assert "<html" in page.read_text().lower()
+    as_json = tmp_path / "drift.json"
+    cli(stack, "report", "drift", cli_run.name, "--window", window, "--format", "json", "-o", str(as_json))
+    assert isinstance(json.loads(as_json.read_text()), dict)
+    bad = cli(stack, "report", "drift", cli_run.name, "--format", "csv", "-o", str(tmp_path / "x"), code=1)
+    assert "HTTP 400" in bad and "format" in bad
+    with pytest.raises(ApiError) as unknown_window:
+        api.download(f"/api/reports/drift/{cli_run.name}", window="1999-01-01T00")
+    assert unknown_window.value.status == 404
