@@ -19,6 +19,7 @@ from typing import Any
 from devhost.durable.decider import event_message
 from devhost.durable.entities import EntityRecord, entity_request, run_batch, scheduler_id, split_id
 from devhost.durable.events import EventType, new_event
+from devhost.durable.faults import CrashHook
 from devhost.durable.names import HubNames, utcnow
 from devhost.durable.registry import FunctionRegistry
 from devhost.durable.store import QueuedMessage, TaskHubStore, gather_limited
@@ -34,6 +35,7 @@ class EntityDispatch:
     _pending: defaultdict[str, list[QueuedMessage]]
     _active: set[str]
     _entities: dict[str, EntityRecord]
+    _crash: CrashHook
 
     async def send(self, queue: str, body: dict[str, Any], delay: float = 0.0) -> QueuedMessage:
         """Provided by the engine."""
@@ -94,6 +96,7 @@ class EntityDispatch:
             if entity is not None:  # no entity function: every caller gets an error, nothing is stored
                 await self.store.put_instance(working.to_row())
                 self._entities[entity_id] = working
+                self._crash.maybe("entity_written", name)
             answers.extend(zip(fresh, responses, strict=True))
         await gather_limited(
             [

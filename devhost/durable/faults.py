@@ -1,4 +1,4 @@
-"""Crash injection for the kill -9 tests: ``DEVHOST_DURABLE_CRASH_AT=<point>[:<activity>]``."""
+"""Crash injection for the kill -9 tests: ``DEVHOST_DURABLE_CRASH_AT=<point>[:<activity or entity>]``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 
 log = logging.getLogger("devhost.durable")
 #: where the engine calls the hook
-POINTS = ("activity_end", "activity_sent", "outgoing_sent", "history_written")
+POINTS = ("activity_end", "activity_sent", "outgoing_sent", "history_written", "entity_written")
 
 
 class CrashHook:

@@ -55,3 +55,15 @@ def test_versioned_orchestration_and_entity_counter_survive_a_restart(devhost: A
     assert _counter(devhost, key) == {"exists": True, "state": 22}
     assert devhost.http.post(f"/api/entities/{key}/add", json=1).status_code == 202
     _wait_counter(devhost, key, 23)
+
+
+def test_kill9_after_an_entity_write_applies_each_operation_once(devhost: Any) -> None:
+    devhost.start(DEVHOST_DURABLE_CRASH_AT="entity_written:counter")
+    key = uuid.uuid4().hex
+    started = devhost.start_via_app("counter_orchestration", key)
+    assert devhost.wait_exit() == -9  # state written, answers not sent, requests still queued
+    devhost.start()
+    body = devhost.wait(started["id"])
+    # the redelivered "add 5" is recognised and not applied again; "get" is answered from the record
+    assert body["output"] == {"after_signal": 5, "total": 15, "failure": "counter cannot fail politely"}
+    assert _counter(devhost, key) == {"exists": True, "state": 15}
