@@ -5,9 +5,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-DEVHOST = Path(__file__).resolve().parents[3] / "devhost"
-#: The hosted app's packages. (Importing the app's entry point, function_app, is hosting it: allowed.)
-APP_PACKAGES = frozenset({"shared", "functions", "orchestrations"})
+ROOT = Path(__file__).resolve().parents[3]
+DEVHOST = ROOT / "devhost"
+#: The hosted app's packages, and every other top-level package of this project (the CLI, scripts,
+#: ...): devhost depends on none of them. Importing the app's entry point, function_app, is hosting it.
+APP_PACKAGES = frozenset({"shared", "functions", "orchestrations"}) | {
+    p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "devhost"
+}
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
