@@ -13,6 +13,7 @@ from devhost.durable.engine import Engine
 from devhost.durable.entities import is_entity_id
 from devhost.durable.entity_api import handle_entities
 from devhost.durable.events import EventType
+from devhost.durable.names import escape_key
 from devhost.durable.query import QueryError, flag, instance_filter, positive_int
 from devhost.durable.state import IN_PROGRESS, InstanceState, dump_json, load_json
 from devhost.durable.status import status_json
@@ -158,10 +159,15 @@ class DurableHttpApi:
 
     async def _list(self, query: Mapping[str, str], continuation: str | None) -> Response:
         top = positive_int(query, "top")
-        prefix = query.get("instanceIdPrefix")
-        query_filter = instance_filter(query) or None
-        rows, token = await self.engine.store.query_instances(query_filter, top, continuation)
         show_input = flag(query, "showInput", True)
+        prefix = query.get("instanceIdPrefix")
+        clauses = [instance_filter(query)]
+        if prefix:  # a key range, so top and continuation count matching instances only
+            low = escape_key(prefix)
+            high = low[:-1] + chr(ord(low[-1]) + 1)
+            clauses.append(f"PartitionKey ge '{_odata(low)}' and PartitionKey lt '{_odata(high)}'")
+        query_filter = " and ".join(c for c in clauses if c) or None
+        rows, token = await self.engine.store.query_instances(query_filter, top, continuation)
         out = []
         for row in rows:
             state = InstanceState.from_row(row)
@@ -234,6 +240,10 @@ class DurableHttpApi:
         else:
             return _error(404, f"Unknown operation '{op}'")
         return _empty(202)
+
+
+def _odata(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def instance_path(instance_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -316,3 +317,19 @@ def test_create_and_wait_route_answers_with_the_output_or_202(harness: Any) -> N
     assert waiting.status_code == 202 and "statusQueryGetUri" in waiting.json()
     bad = harness.http.post(route, params={"timeout": "soon"})
     assert bad.status_code == 400 and "'timeout'" in bad.json()["Message"]
+
+
+def test_instance_id_prefix_filters_before_top(harness: Any) -> None:
+    prefix = f"pfx-{uuid.uuid4().hex[:8]}-"
+    for n in range(2):
+        harness.wait(harness.start_orchestration("child_echo", n, instance_id=f"{prefix}{n}"))
+    harness.wait(harness.start_orchestration("child_echo", 9))  # others exist around them
+    page = harness.http.get(f"{ROOT}/instances", params={"instanceIdPrefix": prefix, "top": "1"})
+    assert page.status_code == 200 and [i["instanceId"] for i in page.json()] == [f"{prefix}0"]
+    token = page.headers["x-ms-continuation-token"]
+    rest = harness.http.get(
+        f"{ROOT}/instances",
+        params={"instanceIdPrefix": prefix, "top": "5"},
+        headers={"x-ms-continuation-token": token},
+    )
+    assert [i["instanceId"] for i in rest.json()] == [f"{prefix}1"]
