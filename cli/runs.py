@@ -13,6 +13,7 @@ from cli.follow import TERMINAL, FollowTimeout, follow, instance_status, reconci
 from cli.options import KeyOption, UrlOption, client, fail
 from cli.show import StepPrinter, console, runs_table, steps_table, summary
 from cli.specfile import SpecFileError, load_spec_file, local_source, upload_name, with_source
+from shared.steps.uploads import MAX_UPLOAD_BYTES
 
 #: Exit codes of `run --follow`: 0 succeeded, 2 ended otherwise, 3 still running after --timeout.
 EXIT_NOT_SUCCEEDED = 2
@@ -34,6 +35,12 @@ def _upload_local_source(api: ApiClient, body: dict[str, Any], spec: Path) -> di
     path, fmt = found
     if not path.is_file():
         console.print(f"[red]{spec}: source file not found: {path}[/red]")
+        raise typer.Exit(1)
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        console.print(
+            f"[red]{path} is {path.stat().st_size} bytes, over the {MAX_UPLOAD_BYTES} byte upload limit: "
+            "copy it into the data container and name it as source: blob:data/...[/red]"
+        )
         raise typer.Exit(1)
     try:
         uploaded = api.upload("/api/data/uploads", path.read_bytes(), name=upload_name(path, fmt))

@@ -18,9 +18,16 @@ class StepPrinter:
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
+        self._status = ""
 
     def __call__(self, record: dict[str, Any]) -> None:
         """Print the steps of ``record`` whose state changed since the last call."""
+        status = str(record.get("status", ""))
+        if status != self._status:
+            self._status = status
+            if status == "AwaitingApproval":
+                run_id = record.get("run_id")
+                console.print(f"  waiting for approval: mlops approve {run_id} (or reject) with an admin key")
         for step in record.get("steps") or []:
             name, state = str(step.get("name")), str(step.get("status", ""))
             if self._seen.get(name) == state:
