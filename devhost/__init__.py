@@ -15,6 +15,9 @@ Settings read by devhost itself:
 Unset keys are generated once and kept in ``DIR/.devhost/keys.json`` (mode 0600).
 
 Behaviour chosen to match Azure (so code that works here works there):
+  * the app is indexed with the Python worker's rules and words before any port or storage is
+    taken (an app the worker would refuse is refused, naming the function); host.json needs
+    ``"version": "2.0"`` and a missing host.json gets the host's default;
   * a route that exists but not for the request's method answers 404, not 405 (Azure does the
     same: azure-functions-host#10098); route matching comes before the key check (404 before 401);
   * bodies over 100 MB answer 413 before any byte is read (Content-Length) or as soon as a
@@ -24,7 +27,9 @@ Behaviour chosen to match Azure (so code that works here works there):
     text) to ``<queue>-poison`` and deleted; ``maxPollingInterval`` is capped at 2 s locally;
   * timers run on one host per storage account and host id (blob lease), with Azure's schedule
     monitor (``useMonitor``; default off for schedules recurring at most a minute apart).
-Modules: loader (index the app), routes, keys, http_app/http_messages (ASGI), invocation/runner
-(call functions, write outputs), queue_listener, ncrontab/schedule/timers/blob_lease, admin,
-host (lifecycle), durable/ (the Durable runtime, its own package).
+devhost imports nothing from the packages of the app it hosts (an app may have its own ``shared``).
+Modules: loader/indexing (import and index the app), environment (settings), azurite, routes,
+keys, http_app/http_messages (ASGI), invocation/runner (call functions, write outputs),
+queue_listener, ncrontab/schedule/timers/blob_lease, admin, host (lifecycle), durable/ (the Durable
+runtime, its own package).
 """
