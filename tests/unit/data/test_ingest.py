@@ -207,7 +207,8 @@ def test_single_pass_with_known_types_equals_two_pass_inference() -> None:
 def test_malformed_quoting_is_reported_not_raised(data: bytes) -> None:
     result = ingest(data, format="csv")
     assert result.issues.height >= 1
-    assert result.issues["reason"].str.starts_with("unreadable: malformed CSV record").all()
+    reasons = result.issues["reason"]
+    assert reasons.str.contains("^unreadable: (malformed CSV record|unterminated quoted field)").all()
     assert result.frame.height + result.issues["row"].n_unique() == result.rows_read
 
 

@@ -7,7 +7,7 @@ import io
 import polars as pl
 import pytest
 
-from shared.data.csv_reader import _cut, _plain, read_csv_chunks
+from shared.data.csv_reader import _plain, read_csv_chunks
 from shared.data.inference import TypeEvidence, parse_numbers
 from shared.data.ingest import ingest
 from shared.data.types import ROW, clean_text
@@ -72,14 +72,6 @@ def test_plain_needs_ascii_without_whitespace_or_quotes() -> None:
     assert not _plain(b'1,"2"\n')
     assert not _plain(b"1,2\r\n")
     assert not _plain("1,\u00e9\n".encode())
-
-
-def test_cut_counts_the_quotes_before_the_buffer() -> None:
-    assert _cut(b"a\nb\n") == 4
-    assert _cut(b'x"\nb\n', quotes_before=1) == 5
-    assert _cut(b'x\nb"\n', quotes_before=1) == 5
-    assert _cut(b"x\nb\n", quotes_before=1) == 0  # inside a field opened before the buffer
-    assert _cut(b"abc") == 0
 
 
 def test_reader_chunks_cover_every_record_once() -> None:
