@@ -8,7 +8,7 @@ because they failed to parse, so a bad number is reported once, as a type failur
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
@@ -26,12 +26,16 @@ def failures(frame: pl.DataFrame, checks: Iterable[Check]) -> pl.DataFrame:
     if not checks or frame.height == 0:
         return pl.DataFrame(schema=ISSUE_SCHEMA)
     masks = frame.select(mask.fill_null(False).alias(f"m{i}") for i, (mask, _, _) in enumerate(checks))
+    rows = frame.get_column(ROW)
     parts = []
     for i, (_, column, reason) in enumerate(checks):
-        mask = masks[f"m{i}"]
+        mask = masks.get_column(f"m{i}")
         if mask.any():
+            # Filter the two columns needed, not the frame: a wide frame filtered once per failing
+            # check made validation quadratic in its columns.
+            failed = pl.DataFrame([rows, frame.get_column(column)]).filter(mask)
             parts.append(
-                frame.filter(mask).select(
+                failed.select(
                     pl.col(ROW).alias("row"),
                     pl.lit(column).alias("column"),
                     pl.lit(reason).alias("reason"),
@@ -51,10 +55,11 @@ def conform(frame: pl.DataFrame, baseline: BaselineSchema) -> tuple[pl.DataFrame
     as_text: list[str] = []
     casts: list[pl.Expr] = []
     checks: list[Check] = []
+    schema = frame.schema  # built once: each frame.schema call costs a pass over all columns
     for name, col in baseline.columns.items():
-        if name not in frame.columns:
+        if name not in schema:
             continue
-        have, want = type_of(frame.schema[name]), col.type
+        have, want = type_of(schema[name]), col.type
         if _same(have, want):
             continue
         if want in ("string", "category"):
@@ -83,8 +88,9 @@ def conform(frame: pl.DataFrame, baseline: BaselineSchema) -> tuple[pl.DataFrame
 def baseline_checks(frame: pl.DataFrame, baseline: BaselineSchema, tolerance: float) -> list[Check]:
     """Checks against the baseline: unexpected nulls, values out of range, unknown categories."""
     checks: list[Check] = []
+    present = set(frame.columns)
     for name, col in baseline.columns.items():
-        if name not in frame.columns or name == baseline.target:
+        if name not in present or name == baseline.target:
             continue
         checks += _column_baseline(name, col, tolerance)
     return checks
@@ -98,7 +104,9 @@ def _column_baseline(name: str, col: ColumnSchema, tolerance: float) -> list[Che
     if col.min is not None and col.max is not None and col.type in ("int", "float"):
         margin = tolerance * (col.max - col.min)
         low, high = col.min - margin, col.max + margin
-        checks.append(((c < low) | (c > high), name, f"range: outside baseline [{low:g}, {high:g}]"))
+        # Only finite values are ranged: NaN and +-inf are the non-finite rule's to judge.
+        outside = c.cast(pl.Float64).is_finite() & ((c < low) | (c > high))
+        checks.append((outside, name, f"range: outside baseline [{low:g}, {high:g}]"))
     if col.categories is not None:
         checks.append(
             (c.is_not_null() & ~c.cast(pl.String).is_in(col.categories), name, "category: unknown value")
@@ -138,17 +146,23 @@ def _regex_mask(frame: pl.DataFrame, name: str, pattern: str) -> pl.Expr:
     return text.is_not_null() & ~text.str.contains(anchored)
 
 
-def expectation_checks(frame: pl.DataFrame, name: str, rule: ColumnExpectation) -> list[Check]:
-    """Checks for one column's declared expectations."""
+def expectation_checks(
+    frame: pl.DataFrame, name: str, rule: ColumnExpectation, dtype: pl.DataType | None = None
+) -> list[Check]:
+    """Checks for one column's declared expectations (``dtype``: the column's, when known).
+
+    A min or max rule refuses NaN (it lies in no range) and +-inf beyond its bound.
+    """
     c = pl.col(name)
-    dtype = frame.schema[name]
+    dtype = frame.schema[name] if dtype is None else dtype
     checks: list[Check] = []
+    nan = c.is_nan() if dtype.is_float() else pl.lit(False)
     if rule.not_null:
         checks.append((c.is_null(), name, "expectation: not_null"))
     if rule.min is not None and dtype.is_numeric():
-        checks.append((c < rule.min, name, f"expectation: min {rule.min:g}"))
+        checks.append(((c < rule.min) | nan, name, f"expectation: min {rule.min:g}"))
     if rule.max is not None and dtype.is_numeric():
-        checks.append((c > rule.max, name, f"expectation: max {rule.max:g}"))
+        checks.append(((c > rule.max) | nan, name, f"expectation: max {rule.max:g}"))
     if rule.allowed is not None:
         checks.append((_allowed_mask(c, dtype, rule.allowed), name, "expectation: allowed values"))
     if rule.regex is not None:
@@ -156,3 +170,12 @@ def expectation_checks(frame: pl.DataFrame, name: str, rule: ColumnExpectation) 
     if rule.unique:
         checks.append((c.is_not_null() & ~c.is_first_distinct(), name, "expectation: unique (repeat)"))
     return checks
+
+
+NON_FINITE = "non-finite number"
+
+
+def non_finite_checks(schema: Mapping[str, pl.DataType]) -> list[Check]:
+    """One check per float column: NaN, inf and -inf (text such as 'nan', 'inf', '1e999') fail it."""
+    floats = [name for name, dtype in schema.items() if dtype.is_float()]
+    return [(~pl.col(name).is_finite(), name, NON_FINITE) for name in floats]

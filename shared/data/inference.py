@@ -91,8 +91,10 @@ def parse_numbers(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 def parsed_count(parsed: pl.DataFrame, column: str, kind: ColumnType) -> int:
     """Values of ``column`` that ``parse_numbers`` parsed as ``kind`` (0 ints where it skipped them)."""
-    name = f"{column}\x00{kind}"
-    return parsed.height - parsed[name].null_count() if name in parsed.columns else 0
+    # get_column looks the name up in polars; ``name in parsed.columns`` builds the whole name
+    # list on every call, which made wide files quadratic in their columns.
+    values = parsed.get_column(f"{column}\x00{kind}", default=None)
+    return 0 if values is None else parsed.height - values.null_count()
 
 
 def _datetime_count(frame: pl.DataFrame, column: str) -> int:

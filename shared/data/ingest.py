@@ -143,7 +143,8 @@ def _decide(
     overrides: Mapping[str, ColumnType],
     majority: float,
 ) -> dict[str, ColumnType]:
-    return {c: overrides[c] if c in overrides else evidence.decide(c, majority) for c in columns if c in text}
+    wanted = set(text)  # a set: membership per column must not cost a scan of all columns
+    return {c: overrides.get(c) or evidence.decide(c, majority) for c in columns if c in wanted}
 
 
 def _finish(
@@ -300,9 +301,10 @@ def _first_pass(
 ) -> list[_Kept]:
     """Count type evidence and keep every chunk: numbers parsed once, other text cleaned."""
     kept: list[_Kept] = []
+    inferred = set(text)
     for chunk in chunks:
         columns = chunk.frame.columns[1:]  # after ROW
-        declared = [c for c in columns if c not in text]
+        declared = [c for c in columns if c not in inferred]
         cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in columns)
         parsed = parse_numbers(cleaned, text)
         evidence.add_parsed(cleaned, text, parsed)

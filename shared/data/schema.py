@@ -74,17 +74,18 @@ def infer_schema(
 ) -> BaselineSchema:
     """Infer a baseline from a typed frame; ``dtypes`` keeps declared names such as ``category``."""
     names = [c for c in frame.columns if c != ROW]
+    schema = frame.schema  # once: each frame.schema call costs a pass over all columns
     exprs: list[pl.Expr] = []
     for c in names:
         exprs.append(pl.col(c).null_count().alias(f"{c}\x00nulls"))
-        if frame.schema[c].is_numeric():
+        if schema[c].is_numeric():
             finite = pl.col(c).filter(pl.col(c).cast(pl.Float64).is_finite())
             exprs.append(finite.min().cast(pl.Float64).alias(f"{c}\x00min"))
             exprs.append(finite.max().cast(pl.Float64).alias(f"{c}\x00max"))
     stats = frame.select(exprs).row(0, named=True) if names else {}
     columns: dict[str, ColumnSchema] = {}
     for c in names:
-        kind = (dtypes or {}).get(c) or type_of(frame.schema[c])
+        kind = (dtypes or {}).get(c) or type_of(schema[c])
         categories = None
         if kind in ("string", "category"):
             distinct = frame[c].drop_nulls().unique()

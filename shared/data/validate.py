@@ -9,8 +9,16 @@ Decisions:
 - A null that is null only because its value failed to parse is reported once, as a type failure.
 - First run (no baseline): a baseline is inferred from the rows that passed every other check and
   returned in ``baseline`` for the caller to store; baseline checks start from the next run.
+- Non-finite numbers (NaN, inf, -inf: text such as ``nan``, ``inf``, ``1e999``) in float columns
+  are quarantined with reason "non-finite number" unless ``expectations.allow_non_finite``; a
+  min/max rule refuses NaN and +-inf beyond its bound either way. Profiles skip them.
+- More columns than ``expectations.max_columns`` reject the dataset before any row check (the
+  reason names both counts); every row then counts as quarantined, so the counts still add up.
 - Rejected when there are dataset-level reasons, when ``reject_rate > reject_threshold``, or when
   fewer than ``expectations.min_rows`` rows are accepted.
+
+Cost is linear in columns x rows: the frame's schema and column names are looked up once, and
+failing rows are filtered from two columns, never from the whole (possibly wide) frame.
 """
 
 from __future__ import annotations
@@ -21,7 +29,14 @@ from collections.abc import Mapping
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.data.checks import Check, baseline_checks, conform, expectation_checks, failures
+from shared.data.checks import (
+    Check,
+    baseline_checks,
+    conform,
+    expectation_checks,
+    failures,
+    non_finite_checks,
+)
 from shared.data.ingest import ISSUE_SCHEMA, IngestResult
 from shared.data.schema import BaselineSchema, infer_schema
 from shared.data.types import ROW
@@ -76,7 +91,8 @@ def _missing_columns(
     frame: pl.DataFrame, target: str, expectations: Expectations, baseline: BaselineSchema | None
 ) -> list[str]:
     wanted = [target, *expectations.columns, *(baseline.columns if baseline else [])]
-    return sorted({c for c in wanted if c not in frame.columns})
+    present = set(frame.columns)
+    return sorted({c for c in wanted if c not in present})
 
 
 def _drop_parse_nulls(failed: pl.DataFrame) -> pl.DataFrame:
@@ -101,6 +117,15 @@ def _summarise(failed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _failure_counts(failed: pl.DataFrame) -> dict[str, int]:
+    counts = (
+        failed.group_by(pl.col("column").fill_null("*"), "reason")
+        .agg(pl.col("row").n_unique().alias("rows"))
+        .sort("rows", "column", "reason", descending=[True, False, False])
+    )
+    return {f"{c}: {r}": n for c, r, n in counts.iter_rows()}
+
+
 def validate_frame(
     frame: pl.DataFrame,
     *,
@@ -119,6 +144,11 @@ def validate_frame(
     if ROW not in frame.columns:
         frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     reasons = list(dataset_reasons or [])
+    read = rows_read if rows_read is not None else frame.height
+    width = frame.width - 1  # ROW is ours, not the file's
+    if width > expectations.max_columns:
+        reasons.append(f"{width} columns, more than max_columns {expectations.max_columns}")
+        return _rejected_whole(frame, issues, read, reject_threshold, reasons, dataset_version)
     notes: list[str] = []
     missing = _missing_columns(frame, target, expectations, baseline)
     if missing:
@@ -132,11 +162,14 @@ def validate_frame(
         frame, type_failures = conform(frame, baseline)
         found.append(type_failures)
     checks: list[Check] = []
-    if target in frame.columns:
+    schema = frame.schema  # once: each frame.schema call costs a pass over all columns
+    if target in schema:
         checks.append((pl.col(target).is_null(), target, "missing target"))
     for name, rule in expectations.columns.items():
-        if name in frame.columns:
-            checks += expectation_checks(frame, name, rule)
+        if name in schema:
+            checks += expectation_checks(frame, name, rule, schema[name])
+    if not expectations.allow_non_finite:
+        checks += non_finite_checks(schema)
     if baseline is not None:
         checks += baseline_checks(frame, baseline, range_tolerance)
     found.append(failures(frame, checks))
@@ -146,7 +179,6 @@ def validate_frame(
     inferred = baseline is None
     if baseline is None:
         baseline = infer_schema(accepted, dtypes=declared, target=target, dataset_version=dataset_version)
-    read = rows_read if rows_read is not None else frame.height
     quarantined = bad_rows.len()
     rate = quarantined / read if read else 0.0
     if rate > reject_threshold:
@@ -154,11 +186,6 @@ def validate_frame(
         reasons.append(f"reject rate {rate:.2%} is above the threshold {reject_threshold:.2%} ({share})")
     if accepted.height < expectations.min_rows:
         reasons.append(f"{accepted.height} rows accepted, fewer than min_rows {expectations.min_rows}")
-    counts = (
-        failed.group_by(pl.col("column").fill_null("*"), "reason")
-        .agg(pl.col("row").n_unique().alias("rows"))
-        .sort("rows", "column", "reason", descending=[True, False, False])
-    )
     return ValidationResult(
         rows_read=read,
         rows_accepted=accepted.height,
@@ -168,10 +195,48 @@ def validate_frame(
         rejected=bool(reasons),
         reasons=reasons,
         notes=notes,
-        failure_counts={f"{c}: {r}": n for c, r, n in counts.iter_rows()},
+        failure_counts=_failure_counts(failed),
         baseline=baseline,
         baseline_inferred=inferred,
         accepted=accepted,
+        quarantine=failed,
+        quarantine_rows=_summarise(failed),
+    )
+
+
+def _rejected_whole(
+    frame: pl.DataFrame,
+    issues: pl.DataFrame | None,
+    read: int,
+    reject_threshold: float,
+    reasons: list[str],
+    dataset_version: str,
+) -> ValidationResult:
+    """A dataset refused as a whole before row checks: every row quarantined with the last reason."""
+    why = f"dataset: {reasons[-1]}"
+    whole = frame.select(
+        pl.col(ROW).alias("row"),
+        pl.lit(None, dtype=pl.String).alias("column"),
+        pl.lit(why).alias("reason"),
+        pl.lit(None, dtype=pl.String).alias("value"),
+    )
+    # Records ingest could not read keep their own reasons, so every record is in the quarantine.
+    unreadable = issues.filter(pl.col("column").is_null()) if issues is not None else whole.clear()
+    failed = pl.concat([whole, unreadable]).sort("row")
+    quarantined = failed["row"].n_unique()
+    return ValidationResult(
+        rows_read=read,
+        rows_accepted=0,
+        rows_quarantined=quarantined,
+        reject_rate=1.0 if read else 0.0,
+        reject_threshold=reject_threshold,
+        rejected=True,
+        reasons=reasons,
+        notes=[],
+        failure_counts=_failure_counts(failed),
+        baseline=BaselineSchema(columns={}, dataset_version=dataset_version),
+        baseline_inferred=False,
+        accepted=frame.clear(),
         quarantine=failed,
         quarantine_rows=_summarise(failed),
     )
