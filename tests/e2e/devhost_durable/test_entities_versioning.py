@@ -67,3 +67,14 @@ def test_kill9_after_an_entity_write_applies_each_operation_once(devhost: Any) -
     # the redelivered "add 5" is recognised and not applied again; "get" is answered from the record
     assert body["output"] == {"after_signal": 5, "total": 15, "failure": "counter cannot fail politely"}
     assert _counter(devhost, key) == {"exists": True, "state": 15}
+
+
+def test_unknown_version_strategy_stops_devhost_naming_the_setting(devhost: Any) -> None:
+    host_json_path = devhost.app_dir / "host.json"
+    host_json = json.loads(host_json_path.read_text())
+    host_json["extensions"]["durableTask"]["versionFailureStrategy"] = "Retry"
+    host_json_path.write_text(json.dumps(host_json))
+    expected = "versionFailureStrategy is 'Retry'; expected one of Reject, Fail"
+    with pytest.raises(RuntimeError, match=expected) as err:
+        devhost.start()
+    assert "Traceback" not in str(err.value)  # one line naming the setting, nothing half-started
