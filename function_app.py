@@ -8,6 +8,7 @@ import azure.functions as func
 from functions.activities import bp as activities_bp
 from functions.approvals import bp as approvals_bp
 from functions.costs import bp as costs_bp
+from functions.dashboard import bp as dashboard_bp
 from functions.data_api import bp as data_bp
 from functions.health import bp as health_bp
 from functions.http_api import bp as pipelines_bp
@@ -26,3 +27,4 @@ for blueprint in (data_bp, reports_bp):  # data uploads, quarantine and report d
 app.register_functions(scripts_bp)  # trainer scripts: admin-registered code
 for blueprint in (approvals_bp, reconcile_bp):  # approval API; runs whose instance ended without them
     app.register_functions(blueprint)
+app.register_functions(dashboard_bp)  # the dashboard page, its assets and JSON

@@ -1,0 +1,46 @@
+// Models: each model's versions with lineage dataset -> run -> version -> alias / deployment, and
+// a chart of a chosen metric across versions.
+import { api, html, mount, badge, when, num, short } from './util.js';
+import { lineChart } from './charts.js';
+
+function lineageOf(model, v) {
+  const deployments = v.deployments.map((d) => html`<span class="node" title="${d.deployment_id}">deployment ${badge(d.status)} ${d.strategy}</span>`);
+  const aliases = v.aliases.map((a) => html`<span class="node"><strong>${a}</strong></span>`);
+  return html`<div class="lineage">
+    <span class="node mono" title="${v.dataset_version || ''}">dataset ${short(v.dataset_version, 10) || '?'}</span><span class="arrow">→</span>
+    ${v.run_id ? html`<a class="node mono" href="#/run/${encodeURIComponent(v.run_id)}">run ${short(v.run_id, 40)}</a>` : html`<span class="node">run ?</span>`}<span class="arrow">→</span>
+    <span class="node mono">${model} v${v.version}</span>
+    ${aliases.length || deployments.length ? html`<span class="arrow">→</span>${aliases}${deployments}` : ''}</div>`;
+}
+
+function card(m, metric) {
+  const versions = [...m.versions].reverse();
+  const names = [...new Set(m.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+  const chosen = names.includes(metric) ? metric : names.includes('auc') ? 'auc' : names[0];
+  const chart = chosen && versions.length ? lineChart({
+    title: `${m.name} ${chosen} per version`, width: 560, height: 180,
+    points: versions.map((v) => ({ label: `v${v.version}`, y: v.metrics[chosen] ?? 0, mark: v.aliases.length > 0 })),
+  }) : '';
+  const rows = m.versions.map((v) => html`<tr><td class="mono">v${v.version}</td><td>${v.aliases.map((a) => html`<span class="badge s-Succeeded">${a}</span> `)}</td>
+      <td>${lineageOf(m.name, v)}</td><td class="num">${num(v.metrics[chosen], 4)}</td><td>${when(v.registered_at)}</td></tr>`);
+  const aliasList = Object.entries(m.aliases).map(([a, ver]) => html`<span class="node"><strong>${a}</strong> → v${ver}</span> `);
+  return html`<div class="card model" data-model="${m.name}"><h2>${m.name}</h2>
+    <div class="lineage">Aliases: ${aliasList.length ? aliasList : html`<span class="muted">none</span>`}</div>
+    <div style="margin:8px 0"><label class="muted">Metric <select class="metric">${names.map((n) => html`<option ${n === chosen ? 'selected' : ''}>${n}</option>`)}</select></label>
+      <span class="muted">(red points: a version behind an alias)</span></div>${chart}
+    <table><thead><tr><th>Version</th><th>Aliases</th><th>Lineage: dataset → run → model → alias / deployment</th><th class="num">${chosen}</th><th>Registered (UTC)</th></tr></thead>
+    <tbody>${rows}</tbody></table></div>`;
+}
+
+export async function modelsPage(main, _arg, params, current) {
+  const data = await api('/dashboard/models');
+  if (!current()) return;
+  const only = params.get('name');
+  const models = data.models.filter((m) => !only || m.name === only);
+  const draw = (metric) => mount(main, html`<h1>Models</h1>
+    ${only ? html`<p><a href="#/models">all models</a></p>` : ''}
+    ${models.length ? models.map((m) => card(m, metric)) : html`<p class="muted">No registered models yet.</p>`}`);
+  const wire = () => main.querySelectorAll('select.metric').forEach((s) => s.addEventListener('change', () => { draw(s.value); wire(); }));
+  draw(params.get('metric'));
+  wire();
+}
