@@ -94,3 +94,9 @@ class DriftConfig(BaseModel):
     max_workers: int | None = Field(
         default=None, ge=1, description="Threads over columns; None uses the machine's CPU count."
     )
+    batch_bytes: int = Field(
+        default=256 * 2**20,
+        ge=1,
+        description="Most current values read at once from a column source, as 8 bytes per value "
+        "(bounds memory for any window size); a frame already in memory is used as it is.",
+    )

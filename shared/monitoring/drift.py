@@ -14,13 +14,21 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import polars as pl
 
 from shared.errors import ValidationError
 from shared.monitoring import stats
-from shared.monitoring.columns import bin_counts_sorted, category_counts, histogram_sorted, sorted_finite
+from shared.monitoring.columns import (
+    bin_counts_unsorted,
+    category_counts,
+    finite_values,
+    histogram_sorted,
+    histogram_unsorted,
+    sorted_finite,
+)
 from shared.monitoring.config import (
     CATEGORICAL_TESTS,
     NUMERIC_TESTS,
@@ -43,10 +51,38 @@ class DriftResult:
     current_summary: CurrentSummary
 
 
+class ColumnSource(Protocol):
+    """Current data read a few columns at a time, e.g. a lazy scan over Parquet parts."""
+
+    @property
+    def height(self) -> int:
+        """Rows in the current window."""
+        ...
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns the source can read."""
+        ...
+
+    def read(self, names: list[str]) -> pl.DataFrame:
+        """A frame of the named columns (those the source has)."""
+        ...
+
+
+def column_batches(names: list[str], height: int, batch_bytes: int) -> list[list[str]]:
+    """Split columns into batches of at most ``batch_bytes`` of float64 values (one column at least)."""
+    per_batch = max(1, batch_bytes // max(8 * height, 1))
+    return [names[i : i + per_batch] for i in range(0, len(names), per_batch)] or [[]]
+
+
 def compute_drift(
-    reference: ReferenceProfile, current: pl.DataFrame, config: DriftConfig | None = None
+    reference: ReferenceProfile, current: pl.DataFrame | ColumnSource, config: DriftConfig | None = None
 ) -> DriftResult:
-    """Test the current window against the reference; never raises drift on too little data."""
+    """Test the current window against the reference; never raises drift on too little data.
+
+    ``current`` is a frame, or a ColumnSource read ``config.batch_bytes`` of columns at a time so
+    memory stays bounded whatever the window's row count.
+    """
     cfg = config or DriftConfig()
     features = cfg.columns if cfg.columns is not None else list(reference.columns)
     features = [c for c in features if c != cfg.prediction_column]
@@ -57,23 +93,31 @@ def compute_drift(
         if name not in reference.columns:
             raise ValidationError(f"column {name!r} has no reference profile", field=name)
 
-    enough_rows = current.height >= cfg.min_rows
+    height = current.height
+    enough_rows = height >= cfg.min_rows
+    if isinstance(current, pl.DataFrame):
+        batches = [jobs]
+    else:
+        roles = dict(jobs)
+        names = column_batches([name for name, _ in jobs], height, cfg.batch_bytes)
+        batches = [[(name, roles[name]) for name in batch] for batch in names]
 
-    def run(job: tuple[str, str]) -> tuple[ColumnDrift, ColumnSummary | None]:
+    def check(job: tuple[str, str], frame: pl.DataFrame) -> tuple[ColumnDrift, ColumnSummary | None]:
         name, role = job
-        series = current.get_column(name) if name in current.columns else None
+        series = frame.get_column(name) if name in frame.columns else None
         return _check_column(name, role, reference.columns[name], series, cfg, enough_rows)
 
     workers = min(cfg.max_workers or os.cpu_count() or 1, max(len(jobs), 1))
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(run, jobs))
-    else:
-        results = [run(job) for job in jobs]
+    results: list[tuple[ColumnDrift, ColumnSummary | None]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for batch in batches:
+            frame = current if isinstance(current, pl.DataFrame) else current.read([n for n, _ in batch])
+            results.extend(pool.map(check, batch, [frame] * len(batch)))
+            del frame  # the next batch's columns replace this one's
 
     rows = [row for row, _ in results]
     summary = CurrentSummary(
-        n_rows=current.height,
+        n_rows=height,
         columns={row.column: s for row, s in results if s is not None},
     )
     feature_rows = [r for r in rows if r.role == "feature"]
@@ -82,7 +126,7 @@ def compute_drift(
     if prediction is not None:
         _decide_p_values([prediction], correct=False)
     return DriftResult(
-        report=_assemble(reference, current.height, feature_rows, prediction, cfg), current_summary=summary
+        report=_assemble(reference, height, feature_rows, prediction, cfg), current_summary=summary
     )
 
 
@@ -210,12 +254,15 @@ def _check_numeric(
     enough_rows: bool,
 ) -> tuple[ColumnDrift, ColumnSummary]:
     """KS, normalised Wasserstein or PSI of one numeric column."""
-    finite = sorted_finite(series)
+    # PSI and the chart only bin values: skip the sort the ECDF tests need.
+    binned_only = test == "psi"
+    finite = finite_values(series) if binned_only else sorted_finite(series)
     values = finite.values
     row.n_cur, row.n_null, row.n_nonfinite = values.size, finite.n_null, finite.n_nonfinite
     summary = ColumnSummary(kind="numeric", n=values.size, mean=float(values.mean()) if values.size else None)
     if ref.hist_edges:
-        below, counts, above = histogram_sorted(values, np.asarray(ref.hist_edges))
+        histogram = histogram_unsorted if binned_only else histogram_sorted
+        below, counts, above = histogram(values, np.asarray(ref.hist_edges))
         summary.hist_below, summary.hist_counts, summary.hist_above = below, counts.tolist(), above
     if row.n_nonfinite or row.n_null:
         row.notes.append(f"dropped {row.n_null} nulls and {row.n_nonfinite} NaN/inf values")
@@ -223,7 +270,7 @@ def _check_numeric(
     if _insufficient(row, cfg, enough_rows):
         return row, summary
     if test == "psi":
-        cur_counts = bin_counts_sorted(values, np.asarray(ref.psi_edges))
+        cur_counts = bin_counts_unsorted(values, np.asarray(ref.psi_edges))
         row.statistic = row.distance = stats.psi(np.asarray(ref.psi_counts), cur_counts)
     else:
         knots, cum = ref.ecdf()

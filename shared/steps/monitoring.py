@@ -18,8 +18,9 @@ from shared.monitoring.config import ColumnKind
 from shared.monitoring.report import DriftReport
 from shared.pipeline.spec import PipelineSpec
 from shared.steps.datasets import read_frame
+from shared.steps.inference_log import LogWindow
 from shared.steps.models import champion_of, load_version
-from shared.steps.monitoring_frames import in_window, log_frame, prediction_column, with_predictions
+from shared.steps.monitoring_frames import empty_frame, prediction_column, with_predictions
 from shared.steps.monitoring_records import DriftCheckRecord, drift_checks
 from shared.steps.monitoring_retrain import (
     WINDOW_PATTERN,
@@ -28,7 +29,6 @@ from shared.steps.monitoring_retrain import (
     parse_retrain_request,
     retrain_instance_id,
 )
-from shared.steps.serving import read_inference_log
 from shared.storage.factory import Storage
 from shared.storage.records import ModelRecord
 
@@ -162,9 +162,10 @@ def run_drift_check(
         raise NotFoundError(f"model {model!r} has no {spec.deployment.alias!r} version", field="model")
     reference = load_reference(storage, spec, record)
     prediction = prediction_column(_features(record))
-    rows = in_window(read_inference_log(storage, model, since, until), since, until)
-    current = log_frame(rows, reference, prediction, record.version)
-    result = compute_drift(reference, current, drift_config(spec, prediction))
+    # The window's log parts are scanned lazily, a batch of columns at a time: memory stays bounded.
+    with LogWindow(storage, model, since, until, version=record.version, prediction=prediction) as window:
+        current = window if window.height else empty_frame(reference)
+        result = compute_drift(reference, current, drift_config(spec, prediction))
     report = result.report
     base = f"drift/{model}/{window_id}"
     json_blob = storage.blobs.put_bytes(

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from shared.models.onnx_io import ModelCache
 from shared.models.scoring import score
 from shared.pipeline.spec import PipelineSpec
-from shared.steps import serving
+from shared.steps.inference_log import InferenceLogBuffer, prediction_column
 from shared.storage.factory import Storage
 from shared.storage.records import ModelRecord
 
@@ -53,19 +53,22 @@ class Deployed:
     def write_log(
         self, hour: datetime, rows: list[dict[str, Any]], scored: list[dict[str, Any]] | None = None
     ) -> None:
-        """Append rows to the model's inference log for ``hour`` with the predictions for ``scored``."""
+        """Write rows as a log part at ``hour`` with the predictions for ``scored``.
+
+        The part's features are the first row's keys, so rows without a feature stand for a part
+        written under an older signature; values are written as given (NaN and inf included).
+        """
         if not rows:
             return
         data = self.storage.blobs.get_bytes("models", self.record.onnx_blob)
         loaded = ModelCache().get(self.name, self.record.version, self.record.sha256, lambda: data)
         predictions = [p.model_dump(exclude_none=True) for p in score(loaded, scored or rows).predictions]
-        lines = serving.log_lines(self.record.version, rows, predictions, 1.0)
-        lines = [json.dumps({**json.loads(line), "ts": hour.isoformat()}) for line in lines]
-        name = serving.log_blob_name(self.name, hour)
-        client = self.storage.clients.blob.get_blob_client(serving.LOG_CONTAINER, name)
-        if not client.exists():
-            client.create_append_blob()
-        client.append_block(("\n".join(lines) + "\n").encode())
+        features = list(rows[0])
+        matrix = np.array([[row[f] for f in features] for row in rows], dtype=np.float32)
+        outputs = [p.get("label", p.get("value")) for p in predictions]
+        prediction = prediction_column(list(self.record.input_schema["features"]))
+        buffer = InferenceLogBuffer(self.storage, background=False)
+        buffer.add(self.name, self.record.version, features, prediction, matrix, outputs, at=hour)
 
     def messages(self) -> list[dict[str, Any]]:
         """Retrain-request messages on the queue for this model."""
