@@ -23,6 +23,15 @@ from shared.settings import Settings, load_settings  # noqa: E402
 from shared.storage.clients import StorageClients, build_clients  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never read or overwrite the user's `mlops` config (`mlops host` writes one)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Connection string of the session's real Azurite."""
