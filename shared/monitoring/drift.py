@@ -71,7 +71,7 @@ class ColumnSource(Protocol):
 
 def column_batches(names: list[str], height: int, batch_bytes: int) -> list[list[str]]:
     """Split columns into batches of at most ``batch_bytes`` of float64 values (one column at least)."""
-    per_batch = max(1, batch_bytes // max(8 * height, 1))
+    per_batch = max(1, batch_bytes // (8 * height)) if height > 0 else max(len(names), 1)
     return [names[i : i + per_batch] for i in range(0, len(names), per_batch)] or [[]]
 
 
