@@ -8,7 +8,7 @@ orchestrator's RetryOptions).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Dict, TypeVar  # noqa: UP035 - see Payload
+from typing import TYPE_CHECKING, Any, Dict, TypeVar  # noqa: UP035 - see Payload
 
 import azure.durable_functions as df
 import pydantic
@@ -41,9 +41,13 @@ from shared.contracts import (
     ValidationResult,
     VerifyApproval,
 )
-from shared.pipeline.spec import PipelineSpec, load_spec
-from shared.steps import approvals, champion_guard, datasets, models, monitoring, runs, training
-from shared.storage.factory import Storage
+
+if TYPE_CHECKING:
+    from shared.pipeline.spec import PipelineSpec
+    from shared.storage.factory import Storage
+
+# The steps (polars, onnxruntime, scikit-learn, the storage SDKs) are imported inside each
+# activity, on first use: importing function_app must stay light for a cold instance.
 
 bp = df.Blueprint()
 
@@ -70,6 +74,8 @@ def _activity(
             step=step or "input", error="ValidationError", message=f"bad activity input: {problems}"
         )
         return StepReply(failure=failure).to_payload()
+    from shared.steps import runs
+
     storage = deps.storage()
     reply = runs.recorded(
         storage, request.pipeline, request.run_id, step, lambda d: body(storage, request, d)
@@ -78,12 +84,15 @@ def _activity(
 
 
 def _spec(request: StepInput) -> PipelineSpec:
+    from shared.pipeline.spec import load_spec
+
     return load_spec(request.spec)
 
 
 @bp.activity_trigger(input_name="payload", activity=names.START_RUN)
 def start_run(payload: Payload) -> Payload:
     """Move the run row to Running."""
+    from shared.steps import runs
 
     def body(storage: Storage, r: StartRun, _: dict[str, Any]) -> RunIds:
         runs.start_run(storage, r.pipeline, r.run_id, r.trigger)
@@ -95,6 +104,7 @@ def start_run(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.INGEST_DATASET)
 def ingest_dataset(payload: Payload) -> Payload:
     """Read the source and version it by content."""
+    from shared.steps import datasets, runs
 
     def body(storage: Storage, r: StepInput, detail: dict[str, Any]) -> DatasetRef:
         result = DatasetRef.model_validate(datasets.ingest(storage, _spec(r)))
@@ -108,6 +118,7 @@ def ingest_dataset(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.VALIDATE_DATASET)
 def validate_dataset(payload: Payload) -> Payload:
     """Validate, quarantine, split and profile the dataset version."""
+    from shared.steps import datasets, runs
 
     def body(storage: Storage, r: ValidateInput, detail: dict[str, Any]) -> ValidationResult:
         result = ValidationResult.model_validate(datasets.validate(storage, _spec(r), r.dataset.version))
@@ -124,6 +135,7 @@ def validate_dataset(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.SUBMIT_TRAINING_JOB)
 def submit_training_job(payload: Payload) -> Payload:
     """Submit the training job (idempotent by run id); the train step spans submit -> collect."""
+    from shared.steps import runs, training
 
     def body(storage: Storage, r: TrainInput, detail: dict[str, Any]) -> TrainingJob:
         handle = training.submit(storage, deps.settings(), _spec(r), r.run_id, r.dataset.model_dump())
@@ -137,6 +149,7 @@ def submit_training_job(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.GET_TRAINING_JOB_STATUS)
 def get_training_job_status(payload: Payload) -> Payload:
     """Poll the job (and mirror its checkpoints to Blob); polls are not recorded as steps."""
+    from shared.steps import training
 
     def body(storage: Storage, r: JobInput, _: dict[str, Any]) -> JobState:
         return JobState.model_validate(
@@ -149,6 +162,7 @@ def get_training_job_status(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.COLLECT_TRAINING_OUTPUT)
 def collect_training_output(payload: Payload) -> Payload:
     """Upload the trained ONNX as the run's candidate and close the train step."""
+    from shared.steps import runs, training
 
     def body(storage: Storage, r: JobInput, _: dict[str, Any]) -> TrainingCandidate:
         result = TrainingCandidate.model_validate(
@@ -164,6 +178,7 @@ def collect_training_output(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.EVALUATE_MODEL)
 def evaluate_model(payload: Payload) -> Payload:
     """Candidate vs champion on the holdout; gate decisions stored on the run; no-change guard."""
+    from shared.steps import champion_guard, models, runs
 
     def body(storage: Storage, r: EvaluateInput, detail: dict[str, Any]) -> Evaluation:
         spec = _spec(r)
@@ -191,6 +206,7 @@ def evaluate_model(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.AWAIT_APPROVAL)
 def await_approval(payload: Payload) -> Payload:
     """Show the run as AwaitingApproval with the evaluation it waits on."""
+    from shared.steps import approvals
 
     def body(storage: Storage, r: AwaitApproval, _: dict[str, Any]) -> RunIds:
         approvals.await_approval(storage, r.pipeline, r.run_id, r.evaluation, r.timeout_hours)
@@ -202,6 +218,7 @@ def await_approval(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.VERIFY_APPROVAL)
 def verify_approval(payload: Payload) -> Payload:
     """The recorded decision a raised event names, or why the event is ignored."""
+    from shared.steps import approvals
 
     def body(storage: Storage, r: VerifyApproval, _: dict[str, Any]) -> ApprovalCheck:
         return approvals.verify(storage, r.pipeline, r.run_id, r.event)
@@ -212,6 +229,7 @@ def verify_approval(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.REGISTER_MODEL)
 def register_model(payload: Payload) -> Payload:
     """Registry row + ONNX blob with lineage."""
+    from shared.steps import models, runs
 
     def body(storage: Storage, r: RegisterInput, detail: dict[str, Any]) -> ModelRef:
         raw = models.register(
@@ -233,6 +251,7 @@ def register_model(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.DEPLOY_MODEL)
 def deploy_model(payload: Payload) -> Payload:
     """Move the deployment alias and build the drift monitor's reference."""
+    from shared.steps import models, monitoring
 
     def body(storage: Storage, r: DeployInput, detail: dict[str, Any]) -> Deployment:
         spec = _spec(r)
@@ -249,6 +268,7 @@ def deploy_model(payload: Payload) -> Payload:
 @bp.activity_trigger(input_name="payload", activity=names.FINISH_RUN)
 def finish_run(payload: Payload) -> Payload:
     """End the run row with its terminal status and reason."""
+    from shared.steps import approvals, runs
 
     def body(storage: Storage, r: FinishRun, _: dict[str, Any]) -> RunIds:
         runs.finish_run(storage, r.pipeline, r.run_id, r.outcome)

@@ -19,7 +19,6 @@ from functions.http_util import handle_errors, json_body, json_response
 from orchestrations import names
 from shared.contracts import ApprovalEvent
 from shared.errors import StorageUnavailableError, ValidationError
-from shared.steps import approvals
 
 bp = df.Blueprint()
 
@@ -64,6 +63,8 @@ def _parse(body: object) -> tuple[Literal["approve", "reject"], str]:
 @handle_errors
 async def decide_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Record approve/reject on a waiting run (400 bad decision, 409 not waiting), then tell the run."""
+    from shared.steps import approvals
+
     decision, comment = _parse(json_body(req, required=True))
     run_id = req.route_params["run_id"]
     recorded = approvals.record_decision(deps.storage(), run_id, decision, comment, caller(req))

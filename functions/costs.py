@@ -8,7 +8,6 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import day_param, handle_errors, json_response
-from shared.steps import costs
 
 bp = func.Blueprint()
 
@@ -16,6 +15,8 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="0 30 0 * * *", run_on_startup=False)
 def daily_cost_report(timer: func.TimerRequest) -> None:
     """Price yesterday's runs and today's storage; rows in `costs`, CSV + HTML in `reports/costs/`."""
+    from shared.steps import costs
+
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     storage = deps.storage()
     costs.persist_report(storage, costs.build_report(storage, day=day), day=day)
@@ -25,6 +26,8 @@ def daily_cost_report(timer: func.TimerRequest) -> None:
 @handle_errors
 def get_costs(req: func.HttpRequest) -> func.HttpResponse:
     """Current costs per run, model and day (optionally one `day`), with budget alerts; not stored."""
+    from shared.steps import costs
+
     report = costs.build_report(deps.storage(), day=day_param(req))
     return json_response(costs.summary(report))
 
@@ -33,6 +36,8 @@ def get_costs(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 def run_cost_report(req: func.HttpRequest) -> func.HttpResponse:
     """Build and store the report now (rows, CSV, HTML, alerts)."""
+    from shared.steps import costs
+
     storage = deps.storage()
     day = day_param(req)
     return json_response(costs.persist_report(storage, costs.build_report(storage, day=day), day=day))

@@ -7,7 +7,6 @@ import json
 import azure.functions as func
 
 from functions import deps
-from shared.health import check_storage
 
 bp = func.Blueprint()
 
@@ -15,6 +14,8 @@ bp = func.Blueprint()
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when every storage service answers, 503 naming the ones that did not."""
+    from shared.health import check_storage
+
     report = check_storage(deps.settings())
     return func.HttpResponse(
         json.dumps(report.to_dict()),

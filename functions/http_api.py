@@ -14,7 +14,6 @@ from functions.http_util import handle_errors, int_param, json_body, json_respon
 from functions.reconcile import reconcile_runs
 from functions.starter import start_pipeline
 from shared.errors import ValidationError
-from shared.steps import pipelines, runs
 
 bp = df.Blueprint()
 
@@ -60,6 +59,8 @@ async def start_pipeline_run(
     if not isinstance(body, dict):
         raise ValidationError('body must be a JSON object like {"spec": {...}}', field="body")
     _check_trigger(body.get("trigger"))
+    from shared.steps import pipelines
+
     name = req.route_params["name"]
     storage = deps.storage()
     spec = pipelines.resolve_spec(storage, name, body.get("spec"), deps.settings())
@@ -78,6 +79,8 @@ async def start_pipeline_run(
 @handle_errors
 async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Recent runs, newest first (`pipeline`, `top` query parameters); ended instances reconciled."""
+    from shared.steps import runs
+
     top = int_param(req, "top", 50, minimum=1)
     records = await reconcile_runs(client, runs.list_runs(deps.storage(), req.params.get("pipeline"), top))
     return json_response({"runs": [r.model_dump(mode="json") for r in records]})
@@ -88,6 +91,8 @@ async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @handle_errors
 async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One run: status, steps with timings, gate decisions, metrics, model version."""
+    from shared.steps import runs
+
     # A terminated or crashed instance ends its run row here, so no run stays Running.
     [record] = await reconcile_runs(client, [runs.find_run(deps.storage(), req.route_params["run_id"])])
     data = record.model_dump(mode="json")

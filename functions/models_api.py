@@ -7,7 +7,6 @@ import azure.functions as func
 from functions import deps
 from functions.http_util import handle_errors, json_body, json_response
 from shared.errors import NotFoundError
-from shared.steps import current_spec
 
 bp = func.Blueprint()
 
@@ -16,6 +15,8 @@ bp = func.Blueprint()
 @handle_errors
 def list_models(req: func.HttpRequest) -> func.HttpResponse:
     """Every model with its latest version and the version at its deployment alias."""
+    from shared.steps import current_spec
+
     return json_response({"models": current_spec.model_listing(deps.storage())})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -13,8 +14,10 @@ from functions.http_util import handle_errors, int_param, json_response
 from functions.reconcile import reconcile_open_runs_now
 from functions.starter import start_pipeline
 from shared.errors import ValidationError
-from shared.steps import monitoring, retrain, retrain_queue, schedules
-from shared.storage.factory import Storage
+
+if TYPE_CHECKING:
+    from shared.steps.monitoring import RetrainRequest
+    from shared.storage.factory import Storage
 
 bp = df.Blueprint()
 log = logging.getLogger("mlops.monitoring")
@@ -24,6 +27,8 @@ RETRAIN_QUEUE = "retrain-requests"
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def drift_monitor(timer: func.TimerRequest) -> None:
     """Check every deployed model whose monitoring schedule is due (all of them on a manual run)."""
+    from shared.steps import monitoring, schedules
+
     manual = not getattr(timer, "schedule_status", None)  # the admin API runs a timer without one
     storage = deps.storage()
     for spec, since, until, window in schedules.drift_windows(storage, datetime.now(UTC), manual):
@@ -38,6 +43,8 @@ def drift_monitor(timer: func.TimerRequest) -> None:
 @bp.durable_client_input(client_name="client")
 async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
     """Start the pipeline for a drift retrain request; duplicates and cooldowns start nothing."""
+    from shared.steps import monitoring, retrain_queue
+
     storage = deps.storage()
     attempt = int(msg.dequeue_count or 1)
     text = retrain_queue.message_text(msg.get_body())  # host.json reads raw text: see retrain_queue
@@ -57,8 +64,10 @@ async def retrain_on_request(msg: func.QueueMessage, client: df.DurableOrchestra
 
 
 async def _start_retrain(
-    client: df.DurableOrchestrationClient, storage: Storage, request: monitoring.RetrainRequest
+    client: df.DurableOrchestrationClient, storage: Storage, request: RetrainRequest
 ) -> None:
+    from shared.steps import monitoring, retrain
+
     instance_id = monitoring.retrain_instance_id(request.model, request.window)
     plan = retrain.plan_drift_retrain(storage, request.model, request.window, instance_id)
     status = await client.get_status(instance_id)
@@ -71,6 +80,8 @@ async def _start_retrain(
 @bp.queue_trigger(arg_name="msg", queue_name=f"{RETRAIN_QUEUE}-poison", connection="AzureWebJobsStorage")
 def report_poison_retrain(msg: func.QueueMessage) -> None:
     """One audit entry per poison message: reason, real dequeue count, and the body itself."""
+    from shared.steps import retrain_queue
+
     text = retrain_queue.message_text(msg.get_body())
     retrain_queue.record_poison(deps.storage(), retrain_queue.read_poison(text, msg.id or ""))
 
@@ -79,6 +90,8 @@ def report_poison_retrain(msg: func.QueueMessage) -> None:
 @bp.durable_client_input(client_name="client")
 async def scheduled_retraining(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start every pipeline whose retraining schedule is due; skip (and record) while one runs."""
+    from shared.steps import schedules
+
     await reconcile_open_runs_now(client)  # a run whose instance ended must not block its schedule
     storage = deps.storage()
     for decision in schedules.scheduled_retrains(storage, datetime.now(UTC)):
@@ -92,6 +105,8 @@ async def scheduled_retraining(timer: func.TimerRequest, client: df.DurableOrche
 @handle_errors
 def get_drift(req: func.HttpRequest) -> func.HttpResponse:
     """Latest drift check of a model and its history (newest first)."""
+    from shared.steps import monitoring
+
     history = monitoring.latest_drift(deps.storage(), req.route_params["model"], int_param(req, "top", 20))
     return json_response(
         {"model": req.route_params["model"], "latest": history[0] if history else None, "history": history}

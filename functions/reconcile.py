@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from functions import deps
 from shared.contracts import RunStatus, is_terminal
-from shared.steps import reconcile
-from shared.storage.records import RunRecord
+
+if TYPE_CHECKING:
+    from shared.storage.records import RunRecord
 
 bp = df.Blueprint()
 log = logging.getLogger("mlops.reconcile")
@@ -43,6 +44,8 @@ async def _reconcile(client: df.DurableOrchestrationClient, record: RunRecord) -
     runtime = getattr(status.runtime_status, "value", None) if status is not None else None
     if runtime is None:
         return record
+    from shared.steps import reconcile
+
     spec_json = _spec_of(status.input_)
     ended = reconcile.end_from_runtime(
         deps.storage(), deps.settings(), record, runtime, status.output, spec_json

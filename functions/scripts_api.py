@@ -6,7 +6,6 @@ import azure.functions as func
 
 from functions import deps
 from functions.http_util import handle_errors, json_response
-from shared.steps import scripts
 
 bp = func.Blueprint()
 
@@ -22,6 +21,8 @@ def _actor(req: func.HttpRequest) -> str:
 @handle_errors
 def register_script(req: func.HttpRequest) -> func.HttpResponse:
     """Store the body as trainer script ``name`` (create-only, sha256 recorded): 201, or 409 if taken."""
+    from shared.steps import scripts
+
     script = scripts.register_script(deps.storage(), req.route_params["name"], req.get_body(), _actor(req))
     return json_response(script.describe(), 201)
 
@@ -30,4 +31,6 @@ def register_script(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 def list_scripts(req: func.HttpRequest) -> func.HttpResponse:
     """Shipped and registered trainer scripts with their sha256 (what a spec may name and pin)."""
+    from shared.steps import scripts
+
     return json_response({"scripts": scripts.list_scripts(deps.storage())})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.durable_functions as df
 
 from orchestrations import names
 from shared.contracts import ApprovalPolicy, RunRequest
-from shared.pipeline.spec import PipelineSpec
-from shared.steps import runs
-from shared.storage.factory import Storage
+
+if TYPE_CHECKING:
+    from shared.pipeline.spec import PipelineSpec
+    from shared.storage.factory import Storage
 
 
 def run_request(spec: PipelineSpec, trigger: str) -> RunRequest:
@@ -30,5 +33,7 @@ async def start_pipeline(
     trigger: str,
 ) -> None:
     """Pending row first (so GET /api/runs/{id} answers at once), then the training orchestration."""
+    from shared.steps import runs
+
     runs.create_pending(storage, spec.name, instance_id, trigger)
     await client.start_new(names.TRAINING_PIPELINE, instance_id, run_request(spec, trigger).to_payload())
