@@ -27,4 +27,4 @@ bench: bootstrap
 	BENCH_PYTHON=$(CURDIR)/.venv-bench/bin/python $(PY) -m bench
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .venv-worker .tools .pytest_cache .mypy_cache .ruff_cache
