@@ -91,6 +91,7 @@ INTERNAL_CONTAINERS = frozenset(
         "inference-logs",
         "table-spill",
         "trainer-scripts",
+        "training-jobs",
         "deploymentpackage",
     }
 )

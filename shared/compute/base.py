@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from shared.errors import ValidationError
+
+if TYPE_CHECKING:
+    from shared.compute.handoff import JobHandoff
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -48,11 +50,10 @@ class Compute(Protocol):
     def submit(
         self,
         job_name: str,
-        data_dir: str | Path,
-        out_dir: str | Path,
+        handoff: JobHandoff,
         config: Mapping[str, Any] | None = None,
     ) -> JobHandle:
-        """Start the job, or find the one already started under ``job_name``."""
+        """Start the job (inputs and outputs in Blob), or find the one already started as ``job_name``."""
         ...
 
     def status(self, job_name: str) -> JobStatus:
@@ -69,6 +70,17 @@ def job_name_for(run_id: str, step: str = "train") -> str:
     clean = re.sub(r"[^a-z0-9_-]+", "-", run_id.lower()).strip("-_")
     digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:10]
     return f"{step}-{clean[:60]}-{digest}" if clean else f"{step}-{digest}"
+
+
+def attempt_name(base: str, attempt: int) -> str:
+    """The job name of attempt ``attempt`` of a run's job: the base name, then ``<base>-a2``, ``-a3``...
+
+    A resubmission after a preemption is a new job (Azure ML does not restart it), under a name
+    still derived from the run, so a retried resubmit finds it too.
+    """
+    if attempt < 1:
+        raise ValidationError(f"attempt must be >= 1, not {attempt}", field="attempt")
+    return check_job_name(base if attempt == 1 else f"{base}-a{attempt}")
 
 
 def check_job_name(job_name: str) -> str:

@@ -1,6 +1,9 @@
 """``LocalCompute``: each job is a detached child process that outlives the process that started it.
 
-Layout of ``<work_root>/<job_name>/``: ``spec.json`` (what to run), ``state.json`` (written
+The job gets its inputs and gives its outputs through Blob (shared.compute.handoff), as an Azure
+ML job does: the app never hands it a folder. Layout of ``<work_root>/<job_name>/``:
+``spec.json`` (the hand-off and config), ``data/`` and ``out/`` (the child's local copies),
+``state.json`` (written
 atomically: by submit as ``queued``, then by the runner as ``running`` -> ``succeeded``/``failed``),
 ``attempt-NNNN.claim`` + ``attempt-NNNN.json`` (pid and start token of each launch), ``log.txt``
 and ``checkpoints/``. Idempotency: the job folder is created with an exclusive ``mkdir``, so a
@@ -25,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.compute.base import TERMINAL, JobHandle, JobStatus, check_job_name
+from shared.compute.handoff import JobHandoff
 from shared.compute.process import is_alive, start_token
 from shared.compute.runner import CHECKPOINTS, LOG_FILE, SPEC_FILE, STATE_FILE, log_tail, write_state
 from shared.errors import NotFoundError
@@ -62,8 +66,7 @@ class LocalCompute:
     def submit(
         self,
         job_name: str,
-        data_dir: str | Path,
-        out_dir: str | Path,
+        handoff: JobHandoff,
         config: Mapping[str, Any] | None = None,
     ) -> JobHandle:
         """Start the job in a new session, or return the existing job of that name untouched."""
@@ -75,8 +78,7 @@ class LocalCompute:
         except FileExistsError:
             return JobHandle(job_name=job_name, backend=self.backend, location=str(job_dir), created=False)
         spec = {
-            "data_dir": str(Path(data_dir).resolve()),
-            "out_dir": str(Path(out_dir).resolve()),
+            "handoff": handoff.model_dump(mode="json"),
             "config": parsed.model_dump(mode="json"),
             "submitted_at": time.time(),
         }

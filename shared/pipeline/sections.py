@@ -12,6 +12,9 @@ SourceKind = Literal["blob", "file", "bundled"]
 DataFormat = Literal["csv", "parquet"]
 ColumnType = Literal["int", "float", "bool", "string", "category", "datetime"]
 
+#: The training environment infra registers in the Azure ML workspace (infra/app/ml.bicep).
+DEFAULT_TRAINING_ENVIRONMENT = "azureml:mlops-train:1"
+
 #: Demo datasets that ship inside scikit-learn (no download).
 BUNDLED_DATASETS = ("breast_cancer", "diabetes")
 
@@ -229,11 +232,44 @@ class LocalCompute(_Strict):
 
 
 class AzureMlCompute(_Strict):
-    """Train as an Azure ML command job on a cluster that scales to zero."""
+    """Train as an Azure ML command job on a cluster that scales to zero: the one compute config.
+
+    The adapter (shared.compute.azureml) takes this section as it is; nothing else re-declares it.
+    """
 
     kind: Literal["azureml"] = Field(description="Compute kind.")
-    cluster: str = Field(min_length=2, max_length=32, description="Azure ML compute cluster name.")
-    instance_type: str = Field(min_length=1, description="VM size, e.g. Standard_NC4as_T4_v3.")
+    cluster: str = Field(
+        min_length=2,
+        max_length=32,
+        pattern=r"^[a-zA-Z][a-zA-Z0-9-]*$",
+        description="Azure ML compute cluster name.",
+    )
+    instance_type: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_]+$", description="VM size, e.g. Standard_NC4as_T4_v3."
+    )
+    instance_count: int = Field(default=1, ge=1, le=16, description="Nodes the job runs on.")
+    environment: str = Field(
+        default=DEFAULT_TRAINING_ENVIRONMENT,
+        pattern=r"^azureml:(//registries/[A-Za-z0-9_-]+/environments/)?[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+|@latest|/versions/[A-Za-z0-9_.-]+)$",
+        description=(
+            "Registered or curated environment with the training dependencies (torch included): "
+            "'azureml:<name>:<version>', 'azureml:<name>@latest' or "
+            "'azureml://registries/azureml/environments/<name>/versions/<v>'. The default is the one "
+            "infra registers (infra/app/ml.bicep)."
+        ),
+    )
+    low_priority: bool = Field(
+        default=False, description="Run on low-priority (spot) capacity: cheaper, may be preempted."
+    )
+    max_preemption_retries: int = Field(
+        default=3, ge=0, le=10, description="Resubmissions after a preemption before the run fails."
+    )
+    timeout_s: int = Field(
+        default=4 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Wall-clock limit of one job attempt (seconds).",
+    )
     poll_seconds: int = Field(default=30, ge=1, le=3600, description="Seconds between job status polls.")
 
 

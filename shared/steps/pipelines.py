@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.compute.placement import check_placement
 from shared.errors import NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec, load_spec, load_spec_file
 from shared.settings import Settings
@@ -70,13 +71,8 @@ def check_runnable(spec: PipelineSpec) -> PipelineSpec:
 def check_submission(storage: Storage, settings: Settings, spec: PipelineSpec) -> PipelineSpec:
     """Refuse at submission (400 naming the field) what would fail the run: untrusted or misplaced
     trainer code, a source outside the data roots/containers or missing, a target not in its header."""
+    check_placement(spec, settings)
     if spec.trainer.kind == "command":
-        if spec.compute.kind == "local" and settings.on_azure:
-            raise ValidationError(
-                "on Azure, command trainers run on Azure ML compute, never inside the Function App: "
-                "set compute.kind to azureml",
-                field="compute.kind",
-            )
         scripts.resolve_trainer_script(storage, spec.trainer)
     sources.check_source(storage, spec.source, spec.target, settings)
     return spec

@@ -1,25 +1,25 @@
-"""Checkpoints in Blob: a local job mirrors its checkpoint folder to `checkpoints/<job>/` after every
-epoch, and a job whose local folder is empty (a new machine) restores it from there first."""
+"""Checkpoints in Blob: a local job mirrors its checkpoint folder to ``<container>/<prefix>`` after
+every epoch, and a job whose local folder is empty (a new machine, a new attempt) restores it
+from there first. On Azure ML the checkpoint folder is that Blob prefix itself (a mount)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from shared.settings import load_settings
 from shared.storage.factory import Storage
 from shared.training.files import sha256_file
 
 log = logging.getLogger(__name__)
-CONTAINER = "checkpoints"
 
 
 class BlobCheckpoints:
     """Mirror of one job's checkpoint folder in Blob (every blob carries its sha256)."""
 
-    def __init__(self, storage: Storage, job_name: str) -> None:
+    def __init__(self, storage: Storage, container: str, prefix: str) -> None:
         self.storage = storage
-        self.job_name = job_name
+        self.container = container
+        self.prefix = prefix if prefix.endswith("/") else f"{prefix}/"
         self._uploaded: dict[str, str] = {}
 
     def _files(self, folder: Path) -> list[Path]:
@@ -32,7 +32,7 @@ class BlobCheckpoints:
             digest = sha256_file(path)
             if self._uploaded.get(path.name) == digest:
                 continue
-            self.storage.blobs.put_file(CONTAINER, f"{self.job_name}/{path.name}", path)
+            self.storage.blobs.put_file(self.container, f"{self.prefix}{path.name}", path)
             self._uploaded[path.name] = digest
             written += 1
         return written
@@ -42,22 +42,17 @@ class BlobCheckpoints:
         folder.mkdir(parents=True, exist_ok=True)
         if self._files(folder):
             return 0
-        names = list(self.storage.blobs.list_names(CONTAINER, f"{self.job_name}/"))
-        for name in names:
-            self.storage.blobs.download_to_file(CONTAINER, name, folder / name.rsplit("/", 1)[1])
-        return len(names)
+        count = 0
+        for name in self.storage.blobs.list_names(self.container, self.prefix):
+            rest = name[len(self.prefix) :]
+            if rest and "/" not in rest:
+                self.storage.blobs.download_to_file(self.container, name, folder / rest)
+                count += 1
+        return count
 
     def on_epoch_end(self, folder: Path) -> None:
         """Upload after an epoch; a storage hiccup is logged, never fatal to training."""
         try:
             self.upload(folder)
         except Exception:
-            log.exception("could not mirror checkpoints of %s to Blob", self.job_name)
-
-
-def for_job(job_name: str) -> BlobCheckpoints | None:
-    """The mirror for a job when storage is configured in the job's environment (None otherwise)."""
-    settings = load_settings()
-    if not settings.has_storage:
-        return None
-    return BlobCheckpoints(Storage.from_settings(settings), job_name)
+            log.exception("could not mirror checkpoints to %s/%s", self.container, self.prefix)

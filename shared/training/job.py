@@ -4,7 +4,9 @@ Reads ``job.json`` + ``train.parquet`` + ``validation.parquet`` from the data fo
 stamps the model contract into the ONNX, scores validation with onnxruntime and writes
 ``model.onnx``, ``signature.json`` and, last, ``metrics.json`` (its presence means done).
 Exit codes: 0 done, 2 invalid input (ValidationError), 1 any other failure; the error goes to
-stderr as one JSON line.
+stderr as one JSON line and to ``<out>/error.json``, so a job that failed by itself is told apart
+from one whose machine was taken away (preempted: it wrote nothing). On Azure ML ``--out`` and
+``--checkpoints`` are Blob mounts (shared.compute.handoff).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from shared.training.trainers.base import EpochHook
 MODEL_FILE = "model.onnx"
 METRICS_FILE = "metrics.json"
 SIGNATURE_FILE = "signature.json"
+ERROR_FILE = "error.json"
 
 
 class JobResult(BaseModel):
@@ -82,6 +85,11 @@ def run_job(
     return JobResult(sha256=sha, signature=model.signature, metrics=metrics)
 
 
+def _record_error(out_dir: Path, error: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / ERROR_FILE, error)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -94,8 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_job(args.data, args.out, args.checkpoints)
     except MlopsError as exc:
+        code = 2 if isinstance(exc, ValidationError) else 1
+        _record_error(args.out, {"error": type(exc).__name__, "message": exc.message, "exit_code": code})
         print(json.dumps(exc.to_dict()), file=sys.stderr)
-        return 2 if isinstance(exc, ValidationError) else 1
+        return code
+    except Exception as exc:
+        _record_error(args.out, {"error": type(exc).__name__, "message": str(exc)[:2000], "exit_code": 1})
+        raise
     print(
         json.dumps(
             {

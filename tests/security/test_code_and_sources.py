@@ -263,13 +263,13 @@ def test_training_script_runs_without_host_secrets(
     storage.blobs.put_bytes("data", "security/train.csv", _csv())
     started = _start(stack, _spec("env-dump", trainer={"kind": "command", "script": name}))
     assert started.status_code == 202, started.text
-    assert stack.work_dir is not None
-    metrics = stack.work_dir / "out" / job_name_for(started.json()["run_id"]) / "metrics.json"
+    # The job's outputs come back through Blob (training-jobs/<job>/out/), never the host's disk.
+    metrics = f"{job_name_for(started.json()['run_id'])}/out/metrics.json"
     deadline = time.monotonic() + 180
-    while not metrics.is_file() and time.monotonic() < deadline:
+    while not storage.blobs.exists("training-jobs", metrics) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert metrics.is_file(), f"the job wrote no metrics; see {stack.log_path}"
-    seen = json.loads(metrics.read_text())["command_metrics"]
+    assert storage.blobs.exists("training-jobs", metrics), f"the job wrote no metrics; see {stack.log_path}"
+    seen = json.loads(storage.blobs.get_bytes("training-jobs", metrics))["command_metrics"]
     env, cwd = seen["env"], Path(seen["cwd"])
     assert not [k for k in env if k.startswith(("AzureWebJobs", "DEVHOST_", "FUNCTIONS_", "WEBSITE_"))]
     assert {k for k in env if k.startswith("MLOPS_")} == {

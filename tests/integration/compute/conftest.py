@@ -1,4 +1,9 @@
-"""A tiny synthetic job whose user script can sleep or crash on demand, for LocalCompute tests."""
+"""A tiny synthetic job whose user script can sleep or crash on demand, for LocalCompute tests.
+
+Jobs get their inputs and give their outputs through Blob (the session's Azurite), as in
+production: ``make_job`` stages the job folder under ``training-jobs/<job>/data/`` and returns
+the hand-off; the child process inherits the storage connection from the environment.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ import polars as pl
 import pytest
 
 from shared.compute.base import JobStatus
+from shared.compute.handoff import JobHandoff, stage_inputs
 from shared.compute.local import LocalCompute
+from shared.settings import load_settings
+from shared.storage.factory import Storage
 from shared.training.folder import split_frame, write_job_folder
 from shared.training.spec import JobSpec
 from shared.training.trainers.command import SCRIPT_FILE
@@ -45,14 +53,21 @@ model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir
 (out / "metrics.json").write_text(json.dumps({"resumed": (ckpt / "attempted").exists()}))
 """
 
-MakeJob = Callable[..., Path]
+MakeJob = Callable[..., JobHandoff]
 
 
 @pytest.fixture
-def make_job(tmp_path: Path) -> MakeJob:
-    """Factory: a job folder for the tiny user script with the given behaviour."""
+def storage(azurite_connection_string: str, monkeypatch: pytest.MonkeyPatch) -> Storage:
+    """Storage on the session's Azurite; job processes inherit its connection (as under devhost)."""
+    monkeypatch.setenv("AzureWebJobsStorage", azurite_connection_string)
+    return Storage.from_settings(load_settings(environ={"AzureWebJobsStorage": azurite_connection_string}))
 
-    def make(name: str = "data", trainer_type: str = "command", **behaviour: object) -> Path:
+
+@pytest.fixture
+def make_job(tmp_path: Path, storage: Storage, unique: str) -> MakeJob:
+    """Factory: the tiny user script's job with the given behaviour, staged in Blob; its hand-off."""
+
+    def make(name: str = "data", trainer_type: str = "command", **behaviour: object) -> JobHandoff:
         rng = np.random.default_rng(0)
         x = rng.normal(size=(40, 4))
         frame = pl.DataFrame(x, schema=["a", "b", "c", "d"]).with_columns(
@@ -65,7 +80,9 @@ def make_job(tmp_path: Path) -> MakeJob:
         folder = write_job_folder(tmp_path / name, spec, train, val, holdout)
         (folder / SCRIPT_FILE).write_text(USER_SCRIPT)
         (folder / "behaviour.json").write_text(json.dumps(behaviour))
-        return folder
+        handoff = JobHandoff(job=f"{name}-{unique}")
+        stage_inputs(storage, handoff, folder)
+        return handoff
 
     return make
 
