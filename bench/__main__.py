@@ -24,13 +24,14 @@ ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
 #: Run order: cheap and self-contained first, the HTTP stack last.
-ORDER = ["coldstart", "drift", "durable", "ingest", "scoring"]
+ORDER = ["coldstart", "drift", "durable", "ingest", "scoring", "dashboard"]
 RESULT_FILES = {
     "coldstart": "coldstart.json",
     "drift": "drift.json",
     "durable": "durable.json",
     "ingest": "ingest.json",
     "scoring": "scoring.json",
+    "dashboard": "dashboard.json",
 }
 
 
@@ -145,12 +146,22 @@ def _coldstart(d: dict[str, Any]) -> str:
     )
 
 
+def _dashboard(d: dict[str, Any]) -> str:
+    return (
+        f"run page on {_fmt(_get(d, 'orchestration', 'raw_history_events'))} events: "
+        f"cold {_fmt(_get(d, 'open_run_page_cold', 'max_s'), ' s', 2)} max, "
+        f"warm {_fmt(_get(d, 'open_run_page_warm', 'median_s'), ' s', 2)}; "
+        f"browser {_fmt(_get(d, 'browser_open_to_first_200_rows_drawn', 'median_s'), ' s', 2)}"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "coldstart": _coldstart,
     "drift": _drift,
     "durable": _durable,
     "ingest": _ingest,
     "scoring": _scoring,
+    "dashboard": _dashboard,
 }
 
 

@@ -82,12 +82,20 @@ async function terminate(runId, rerender) {
   }
 }
 
-async function timeline(runId, el, detailEl) {
+// Both first pages, requested together with the run record (not after it).
+function firstPages(runId) {
   const id = encodeURIComponent(runId);
-  const [run, train] = await Promise.all([
+  const pages = Promise.all([
     api(`/dashboard/runs/${id}/timeline`, { params: { part: 'run', limit: PAGE } }),
     api(`/dashboard/runs/${id}/timeline`, { params: { part: 'train', limit: PAGE } }).catch(() => null),
   ]);
+  pages.catch(() => {}); // reported where it is awaited
+  return pages;
+}
+
+async function timeline(runId, el, detailEl, pages) {
+  const id = encodeURIComponent(runId);
+  const [run, train] = await pages;
   const steps = run.steps || [];
   const starts = [run.start_ms, train?.start_ms, ...steps.map((s) => s.start)].filter((x) => x);
   const ends = [run.end_ms, train?.end_ms, ...steps.map((s) => s.end)].filter((x) => x);
@@ -157,6 +165,7 @@ async function historyTable(runId, el, detailEl, types = '', offset = 0) {
 }
 
 export async function runPage(main, runId, _params, current) {
+  const pages = firstPages(runId);
   const run = await api(`/runs/${encodeURIComponent(runId)}`);
   if (!current()) return;
   const rerender = () => runPage(main, runId, _params, current);
@@ -177,7 +186,7 @@ export async function runPage(main, runId, _params, current) {
   main.querySelector('#terminate')?.addEventListener('click', () => terminate(run.run_id, rerender));
   main.querySelector('#show-quarantine')?.addEventListener('click', (ev) => { ev.preventDefault(); showQuarantine(run.run_id, main.querySelector('#quarantine')); });
   main.querySelector('#load-events').addEventListener('click', () => historyTable(run.run_id, main.querySelector('#events'), detail));
-  await timeline(run.run_id, main.querySelector('#timeline'), detail).catch((err) => {
+  await timeline(run.run_id, main.querySelector('#timeline'), detail, pages).catch((err) => {
     mount(main.querySelector('#timeline'), html`<p class="error">Timeline unavailable: ${err.message}</p>`);
   });
 }
