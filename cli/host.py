@@ -81,6 +81,7 @@ def _save_config(app_dir: Path, host: str, port: int) -> None:
     keys = load_keys(app_dir, merged_values(app_dir))
     path = write_config(url, keys.master, app_dir)
     _say(f"cli: {url} and its master key saved to {path} (mlops commands use them from any folder)")
+    _say(f"dashboard: {url}/api/dashboard?code={keys.function} (the key stays in the browser tab)")
 
 
 def host_command(

@@ -99,4 +99,5 @@ if [ "$installed" != "$AZURITE_VERSION" ]; then
   npm install --prefix "$AZ_DIR" --no-audit --no-fund --loglevel=error --save-exact "azurite@$AZURITE_VERSION"
 fi
 setup_worker_venv
+bash scripts/browser_env.sh  # Debian's Chromium + pinned playwright-core for tests/browser
 echo "bootstrap: ready (.venv, Azurite $AZURITE_VERSION, $WORKER_VENV)"
