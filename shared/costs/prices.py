@@ -42,11 +42,28 @@ class PriceTable(BaseModel):
     storage_gb_month: float = Field(
         default=0.0184, ge=0, description="USD per GB-month of blob storage (Hot, LRS)."
     )
+    low_priority_discount: float = Field(
+        default=0.8,
+        ge=0,
+        lt=1,
+        description=(
+            "Fraction off the dedicated price for low-priority (spot) nodes when the type has no "
+            "entry in low_priority_per_hour. Azure advertises up to 80% off; the real figure varies "
+            "by size and region, so set per-type prices for budgeting that matters."
+        ),
+    )
+    low_priority_per_hour: dict[str, float] = Field(
+        default_factory=dict, description="USD per low-priority node-hour by instance type (overrides)."
+    )
 
-    def instance_price(self, instance_type: str) -> float:
-        """USD per hour for an instance type; unknown types are an error, never silently free."""
+    def instance_price(self, instance_type: str, low_priority: bool = False) -> float:
+        """USD per node-hour for an instance type (dedicated, or low priority); unknown types are an
+        error, never silently free."""
+        if low_priority and instance_type in self.low_priority_per_hour:
+            return self.low_priority_per_hour[instance_type]
         try:
-            return self.instance_per_hour[instance_type]
+            dedicated = self.instance_per_hour[instance_type]
+            return round(dedicated * (1 - self.low_priority_discount), 6) if low_priority else dedicated
         except KeyError:
             from shared.errors import ValidationError
 

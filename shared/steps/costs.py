@@ -15,11 +15,6 @@ from shared.storage.records import AuditRecord, CostRecord
 MODEL_CONTAINERS = ("datasets", "models", "profiles", "quarantine", "checkpoints", "inference-logs")
 
 
-def _instance_type(spec: dict[str, Any]) -> str:
-    compute = spec.get("compute") or {}
-    return str(compute.get("instance_type") or "local") if compute.get("kind") == "azureml" else "local"
-
-
 def _stored_bytes(storage: Storage, model: str) -> int:
     total = 0
     for container in MODEL_CONTAINERS:
@@ -44,7 +39,7 @@ def build_report(storage: Storage, prices: PriceTable | None = None, day: str | 
         run_day = run.started_at.date().isoformat() if run.started_at else today
         if day is not None and run_day != day:
             continue
-        report.lines.extend(run_lines(run, _instance_type(specs.get(run.pipeline, {})), prices))
+        report.lines.extend(run_lines(run, specs.get(run.pipeline, {}).get("compute") or {}, prices))
         models.add(run.pipeline)
     for model in sorted(models | set(specs)):
         report.lines.append(storage_line(today, model, _stored_bytes(storage, model), prices))
@@ -66,6 +61,7 @@ def summary(report: CostReport) -> dict[str, Any]:
         "total": report.total,
         "per_model": report.per_model(),
         "per_run": report.per_run(),
+        "savings_per_run": report.savings_per_run(),
         "per_day": report.per_day(),
         "alerts": report.alerts,
         "lines": len(report.lines),
