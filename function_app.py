@@ -16,7 +16,10 @@ from functions.models_api import bp as models_bp
 from functions.monitoring import bp as monitoring_bp
 from functions.reconcile import bp as reconcile_bp
 from functions.reports_api import bp as reports_bp
+from functions.rollout_activities import bp as rollout_activities_bp
+from functions.rollout_api import bp as rollout_api_bp
 from functions.scripts_api import bp as scripts_bp
+from orchestrations.rollout import bp as rollout_bp
 from orchestrations.training import bp as training_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -28,3 +31,5 @@ app.register_functions(scripts_bp)  # trainer scripts: admin-registered code
 for blueprint in (approvals_bp, reconcile_bp):  # approval API; runs whose instance ended without them
     app.register_functions(blueprint)
 app.register_functions(dashboard_bp)  # the dashboard page, its assets and JSON
+for blueprint in (rollout_bp, rollout_activities_bp, rollout_api_bp):  # canary/linear/shadow rollouts
+    app.register_functions(blueprint)

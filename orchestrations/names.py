@@ -26,3 +26,10 @@ FINISH_RUN = "finish_run"
 
 # External events
 APPROVAL_EVENT = "approval"
+
+# Rollouts (orchestrations/rollout.py)
+ROLLOUT = "rollout"
+START_ROLLOUT = "start_rollout"
+CHECK_ROLLOUT = "check_rollout"
+DECIDE_ROLLOUT = "decide_rollout"
+ROLLOUT_EVENT = "rollout_control"

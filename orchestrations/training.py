@@ -16,11 +16,11 @@ import azure.durable_functions as df
 
 from orchestrations import names
 from orchestrations.approval import wait_for_approval
+from orchestrations.rollout import deploy
 from orchestrations.steps import Gen, StepFailed, call, first_line, unwrap
 from shared.contracts import (
     DatasetRef,
     DeployInput,
-    Deployment,
     EvaluateInput,
     Evaluation,
     FinishRun,
@@ -134,7 +134,7 @@ def _pipeline(
     model = yield from call(context, names.REGISTER_MODEL, registering, ModelRef)
     progress.enter("deploy", model_version=model.version)
     deploying = DeployInput(**run, model=model, dataset=validation)
-    deployment = yield from call(context, names.DEPLOY_MODEL, deploying, Deployment)
+    deployment = yield from deploy(context, deploying)  # direct, or a rollout sub-orchestration
     reason = f"model {model.model} version {model.version} deployed to {deployment.alias}"
     details = {
         "dataset_version": validation.version,

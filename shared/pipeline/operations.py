@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -63,19 +63,103 @@ class Approval(_Strict):
 
 
 class Canary(_Strict):
-    """Canary rollout: a share of traffic on the candidate for a bake window."""
+    """Canary rollout: a share of traffic on the candidate for one bake period, then promote."""
 
     traffic: float = Field(gt=0, lt=1, description="Share of scoring requests sent to the canary.")
-    bake_minutes: int = Field(default=30, gt=0, description="How long the canary runs before a decision.")
+    bake_minutes: float = Field(
+        default=30, gt=0, description="How long the canary runs before a decision (fractions allowed)."
+    )
+
+
+class Linear(_Strict):
+    """Linear rollout: the candidate's share grows by ``step`` every ``interval_minutes``."""
+
+    step: float = Field(gt=0, lt=1, description="Share added at each step (the last step stays below 1).")
+    interval_minutes: float = Field(default=10, gt=0, description="Bake time of each step.")
+
+
+class Shadow(_Strict):
+    """Shadow test: the candidate scores a copy of live requests; callers only get production's answers."""
+
+    traffic: float = Field(
+        default=1.0, gt=0, le=1, description="Share of requests mirrored to the candidate."
+    )
+    duration_minutes: float = Field(default=30, gt=0, description="How long the shadow test runs.")
+
+
+class RolloutChecks(_Strict):
+    """What a bake check compares, candidate vs production on the same live traffic; a breach rolls back."""
+
+    max_error_rate_increase: float = Field(
+        default=0.02, ge=0, le=1, description="Candidate error rate minus production's, at most."
+    )
+    max_latency_p95_ratio: float = Field(
+        default=2.0, gt=0, description="Candidate scoring p95 over production's, at most."
+    )
+    latency_slack_ms: float = Field(
+        default=5.0, ge=0, description="p95 differences below this many ms never count as a breach."
+    )
+    max_prediction_distance: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Jensen-Shannon distance between the two prediction distributions, at most.",
+    )
+    min_requests: int = Field(
+        default=30, ge=1, description="Requests each version must have scored for a check to count."
+    )
+    allow_insufficient_traffic: bool = Field(
+        default=False, description="Treat a check without enough traffic as a pass (never by default)."
+    )
+
+
+Strategy = Literal["direct", "canary", "linear", "shadow"]
 
 
 class Deployment(_Strict):
-    """Where an approved model goes."""
+    """Where an approved model goes, and how traffic moves to it."""
 
     alias: str = Field(
         default="production", pattern=r"^[a-z][a-z0-9-]{0,62}$", description="Alias moved to the new version."
     )
+    strategy: Strategy | None = Field(
+        default=None,
+        description="direct, canary, linear or shadow (default: the one section given, else direct).",
+    )
     canary: Canary | None = Field(default=None, description="Canary rollout instead of a direct switch.")
+    linear: Linear | None = Field(default=None, description="Linear rollout in equal steps.")
+    shadow: Shadow | None = Field(default=None, description="Shadow test before the switch.")
+    checks: RolloutChecks = Field(
+        default_factory=RolloutChecks, description="Automatic rollback thresholds of every bake check."
+    )
+
+    @model_validator(mode="after")
+    def _one_strategy(self) -> Deployment:
+        given = [name for name in ("canary", "linear", "shadow") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one rollout section, not {' and '.join(given)}")
+        if self.strategy is None:
+            object.__setattr__(self, "strategy", given[0] if given else "direct")
+        elif self.strategy != "direct" and getattr(self, self.strategy) is None:
+            raise ValueError(f"strategy {self.strategy} needs a {self.strategy} section")
+        elif given and given[0] != self.strategy:
+            raise ValueError(f"a {given[0]} section does not fit strategy {self.strategy}")
+        return self
+
+    def plan(self) -> list[tuple[float, float]]:
+        """The rollout's steps as (candidate share, bake seconds); empty for a direct switch."""
+        if self.canary is not None:
+            return [(self.canary.traffic, self.canary.bake_minutes * 60)]
+        if self.shadow is not None:
+            return [(self.shadow.traffic, self.shadow.duration_minutes * 60)]
+        if self.linear is not None:
+            steps: list[tuple[float, float]] = []
+            count = 1
+            while count * self.linear.step < 1 - 1e-9:
+                steps.append((round(count * self.linear.step, 6), self.linear.interval_minutes * 60))
+                count += 1
+            return steps
+        return []
 
 
 class MonitoringThresholds(_Strict):

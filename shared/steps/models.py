@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import AlreadyExistsError, ConcurrencyConflictError, IntegrityError, NotFoundError
+from shared.errors import (
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    IntegrityError,
+    NotFoundError,
+    StateConflictError,
+)
 from shared.models.evaluate import evaluate_candidate
 from shared.models.gates import parse_gates
 from shared.models.onnx_io import LoadedModel, load_model
 from shared.pipeline.spec import PipelineSpec
-from shared.steps import audit
+from shared.steps import audit, rollout
 from shared.steps.datasets import read_frame
 from shared.steps.pipelines import spec_version
 from shared.storage.factory import Storage
@@ -165,9 +171,9 @@ def _model_summary(record: ModelRecord) -> dict[str, Any]:
     }
 
 
-def deploy(storage: Storage, spec: PipelineSpec, run_id: str, model: dict[str, Any]) -> dict[str, Any]:
-    """Move the spec's alias to the new version (ETag-guarded) and record it in deployments + audit."""
-    name, version, alias = model["model"], model["version"], spec.deployment.alias
+def verified(storage: Storage, model: dict[str, Any]) -> ModelRecord:
+    """The registered version a run means to deploy, only if its blob verifies and loads."""
+    name, version = model["model"], model["version"]
     record = storage.models.try_get(name, version)
     if record is None:
         raise NotFoundError(f"model {name} version {version} is not registered", field="version")
@@ -179,6 +185,20 @@ def deploy(storage: Storage, spec: PipelineSpec, run_id: str, model: dict[str, A
         )
     # Only a version whose blob verifies (and loads) may take the alias: production must score.
     load_version(storage, record)
+    return record
+
+
+def deploy(storage: Storage, spec: PipelineSpec, run_id: str, model: dict[str, Any]) -> dict[str, Any]:
+    """Move the spec's alias to the new version (ETag-guarded) and record it in deployments + audit."""
+    name, version, alias = model["model"], model["version"], spec.deployment.alias
+    verified(storage, model)
+    baking = rollout.active(storage, name, alias)
+    if baking is not None:  # moving production under a rollout would void its comparison
+        raise StateConflictError(
+            f"model {name} alias {alias} is rolling out version {baking.candidate} (run "
+            f"{baking.rollout_id}); promote or roll it back first",
+            field="deployment",
+        )
     now = datetime.now(UTC)
     previous: dict[str, str | None] = {"version": None}
 

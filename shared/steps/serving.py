@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from shared.errors import NotFoundError
+from shared.errors import NotFoundError, ValidationError
 from shared.models.onnx_io import ModelCache
 from shared.models.scoring import score
+from shared.steps import rollout, routing
 from shared.steps.current_spec import deployment_alias
 from shared.steps.inference_log import (
     LOG_CONTAINER,
@@ -23,6 +24,9 @@ from shared.steps.inference_log import (
     prediction_column,
     read_inference_log,
 )
+from shared.steps.rollout import RolloutRecord
+from shared.steps.rollout_telemetry import RolloutTelemetry
+from shared.steps.routing import Route, ShadowPool
 from shared.storage.factory import Storage
 from shared.storage.records import ModelRecord
 
@@ -37,14 +41,22 @@ class Server:
     """Per-process serving state: loaded sessions, a short alias cache, the inference-log buffer."""
 
     def __init__(
-        self, storage: Storage, *, alias_ttl_s: float = 2.0, log_buffer: InferenceLogBuffer | None = None
+        self,
+        storage: Storage,
+        *,
+        alias_ttl_s: float = 2.0,
+        log_buffer: InferenceLogBuffer | None = None,
+        telemetry: RolloutTelemetry | None = None,
     ):
         self.storage = storage
         self.models = ModelCache()
         self.alias_ttl_s = alias_ttl_s
         self._aliases: dict[tuple[str, str], tuple[float, ModelRecord]] = {}
         self._deployed: dict[str, tuple[float, str]] = {}
+        self._rollouts: dict[tuple[str, str], tuple[float, RolloutRecord | None]] = {}
         self.log = log_buffer or InferenceLogBuffer(storage)
+        self.telemetry = telemetry or RolloutTelemetry(storage)
+        self.shadows = ShadowPool()
 
     def alias_of(self, model: str) -> str:
         """The alias a model is served from: its current spec's ``deployment.alias`` (cached like aliases)."""
@@ -74,30 +86,99 @@ class Server:
         self._aliases[(model, alias)] = (now + self.alias_ttl_s, record)
         return record
 
-    def score(
-        self, model: str, payload: Any, *, alias: str | None = None, sample_rate: float = 1.0
-    ) -> dict[str, Any]:
-        """Predictions for the request's rows; sampled rows go to the inference log."""
-        record = self.resolve(model, alias)
+    def rollout_of(self, model: str, alias: str) -> RolloutRecord | None:
+        """The rollout routing ``model``/``alias`` now, if any (cached like aliases)."""
+        now = time.monotonic()
+        hit = self._rollouts.get((model, alias))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        record = rollout.active(self.storage, model, alias)
+        self._rollouts[(model, alias)] = (now + self.alias_ttl_s, record)
+        return record
+
+    def route(self, model: str, alias: str | None = None, key: str | None = None) -> Route:
+        """Which version serves this request, and which one (if any) scores a shadow copy."""
+        alias = alias or self.alias_of(model)
+        production = self.resolve(model, alias)
+        baking = self.rollout_of(model, alias)
+        if baking is None or baking.production != production.version:
+            return Route(served=production, production=production)
+        if not routing.to_candidate(baking.rollout_id, baking.share, key):
+            return Route(served=production, production=production, rollout_id=baking.rollout_id)
+        candidate = self.storage.models.try_get(model, baking.candidate)
+        if candidate is None:
+            return Route(served=production, production=production, rollout_id=baking.rollout_id)
+        if baking.mirror:
+            return Route(
+                served=production, production=production, rollout_id=baking.rollout_id, shadow=candidate
+            )
+        return Route(served=candidate, production=production, rollout_id=baking.rollout_id)
+
+    def _run(
+        self, model: str, record: ModelRecord, payload: Any, sample_rate: float, rollout_id: str | None
+    ) -> tuple[list[dict[str, Any]], float]:
+        """Score with one version; log sampled rows under that version; note rollout evidence."""
 
         def fetch() -> bytes:
             return self.storage.blobs.get_bytes("models", record.onnx_blob, expected_sha256=record.sha256)
 
         loaded = self.models.get(model, record.version, record.sha256, fetch)
         started = time.perf_counter()
-        result = score(loaded, _rows(payload))
+        try:
+            result = score(loaded, _rows(payload))
+        except Exception as exc:
+            if rollout_id is not None and not isinstance(exc, ValidationError):
+                elapsed = (time.perf_counter() - started) * 1000
+                self.telemetry.add(
+                    model, rollout_id, record.version, ok=False, latency_ms=elapsed, predictions=[]
+                )
+            raise
         elapsed_ms = (time.perf_counter() - started) * 1000
         predictions = [p.model_dump(exclude_none=True) for p in result.predictions]
         rows = _rows(payload)
         if sample_rate > 0 and isinstance(rows, list):
             features = list(loaded.signature.features)
             log_rows(self.log, model, record.version, features, rows, predictions, sample_rate)
+        if rollout_id is not None:
+            outputs = [p.get("label", p.get("value")) for p in predictions]
+            self.telemetry.add(
+                model, rollout_id, record.version, ok=True, latency_ms=elapsed_ms, predictions=outputs
+            )
+        return predictions, elapsed_ms
+
+    def score(
+        self,
+        model: str,
+        payload: Any,
+        *,
+        alias: str | None = None,
+        sample_rate: float = 1.0,
+        routing_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Predictions for the request's rows from the version its route picks; sampled rows are logged.
+
+        Under a shadow test the candidate scores a copy in the background: the caller only ever
+        gets production's answer, the candidate's go to the log and the rollout's evidence.
+        """
+        key = routing.routing_key(payload, routing_key)
+        route = self.route(model, alias, key)
+        predictions, elapsed_ms = self._run(model, route.served, payload, sample_rate, route.rollout_id)
+        shadow, rollout_id = route.shadow, route.rollout_id
+        if shadow is not None and rollout_id is not None:
+            copy = copy_payload(payload)
+            self.shadows.submit(lambda: self._run(model, shadow, copy, 1.0, rollout_id) and None)
         return {
             "model": model,
-            "version": record.version,
+            "version": route.served.version,
             "predictions": predictions,
             "score_ms": round(elapsed_ms, 3),
         }
+
+
+def copy_payload(payload: Any) -> Any:
+    """A deep copy of the request's rows for the shadow (the caller's objects are never shared)."""
+    rows = _rows(payload)
+    return [dict(r) if isinstance(r, dict) else r for r in rows] if isinstance(rows, list) else rows
 
 
 def sampled(count: int, sample_rate: float) -> list[int]:

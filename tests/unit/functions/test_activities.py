@@ -22,6 +22,9 @@ ACTIVITIES = [
     names.REGISTER_MODEL,
     names.DEPLOY_MODEL,
     names.FINISH_RUN,
+    names.START_ROLLOUT,
+    names.CHECK_ROLLOUT,
+    names.DECIDE_ROLLOUT,
 ]
 
 
