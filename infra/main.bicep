@@ -59,6 +59,7 @@ module ml './app/ml.bicep' = {
     workspaceName: '${abbrs.machineLearningWorkspace}${resourceToken}'
     keyVaultName: '${abbrs.keyVault}${resourceToken}'
     storageAccountId: storage.outputs.id
+    storageAccountName: storage.outputs.name
     appInsightsId: monitoring.outputs.appInsightsId
     gpuVmSize: gpuVmSize
     gpuMaxNodes: gpuMaxNodes
@@ -89,7 +90,10 @@ module rbac './app/rbac.bicep' = {
   params: {
     storageAccountName: storage.outputs.name
     workspaceName: ml.outputs.workspaceName
+    appInsightsName: monitoring.outputs.appInsightsName
     appPrincipalId: api.outputs.principalId
+    workspacePrincipalId: ml.outputs.workspacePrincipalId
+    clusterPrincipalIds: ml.outputs.clusterPrincipalIds
     userPrincipalId: principalId
   }
 }
@@ -100,3 +104,10 @@ output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output AZURE_FUNCTION_URL string = api.outputs.url
 output AZURE_STORAGE_ACCOUNT string = storage.outputs.name
 output AZURE_ML_WORKSPACE string = ml.outputs.workspaceName
+// What a spec's `compute: {kind: azureml}` section names (README "Azure ML training").
+output AZURE_ML_COMPUTE string = ml.outputs.computeName
+output AZURE_ML_LOW_PRIORITY_COMPUTE string = ml.outputs.lowPriorityComputeName
+output AZURE_ML_ENVIRONMENT string = ml.outputs.environment
+output AZURE_ML_DATASTORE string = ml.outputs.datastoreName
+output AZURE_ML_GPU_VM_SIZE string = gpuVmSize
+output AZURE_STORAGE_DATA_CONTAINER string = 'data'

@@ -30,6 +30,18 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: 'deploymentpackage'
 }
 
+// The Blob hand-off of training jobs (shared/compute/handoff.py); an Azure ML datastore too.
+resource trainingJobsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'training-jobs'
+}
+
+// Where training data is uploaded (MLOPS_DATA_CONTAINERS); README "Azure ML training".
+resource dataContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'data'
+}
+
 output id string = account.id
 output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob

@@ -101,7 +101,7 @@ class AzureMLCompute:
     def build_job(self, job_name: str, handoff: JobHandoff, section: AzureMlSection) -> Any:
         """The command job for one attempt: Blob URIs only, the spec's compute section as it is."""
         from azure.ai.ml import Input, Output, command
-        from azure.ai.ml.entities import QueueSettings
+        from azure.ai.ml.entities import ManagedIdentityConfiguration, QueueSettings
 
         if self.code_prefix is None:
             raise NotFoundError("the job's code bundle was not staged", field="compute")
@@ -119,6 +119,8 @@ class AzureMLCompute:
             # Spot tier for low priority; a named cluster's own VM priority applies too (infra
             # provisions a low-priority cluster for such specs: README "Azure ML training").
             queue_settings=QueueSettings(job_tier="spot") if section.low_priority else None,
+            # The cluster's managed identity mounts the identity-based datastore (rbac.bicep).
+            identity=ManagedIdentityConfiguration(),
             tags={"mlops.job": handoff.job, "mlops.low_priority": str(section.low_priority).lower()},
             inputs={
                 "code": Input(type="uri_folder", path=code_uri, mode="ro_mount"),

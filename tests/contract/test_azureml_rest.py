@@ -22,6 +22,7 @@ stable/2024-04-01/mfe.json), checked against every PUT body below:
   triton_model; ``OutputDeliveryMode``: ReadWriteMount, Upload, Direct.
 - ``QueueSettings.jobTier`` (``JobTier``): Null, Spot, Basic, Standard, Premium.
 - ``JobLimits.jobLimitsType``: Command, Sweep; ``timeout`` is an ISO 8601 duration.
+- ``IdentityConfiguration.identityType``: Managed, AMLToken, UserIdentity.
 - ``JobStatus``: NotStarted, Starting, Provisioning, Preparing, Queued, Running, Finalizing,
   CancelRequested, Completed, Failed, Canceled, NotResponding, Paused, Unknown.
 - Cancel is ``POST .../workspaces/{ws}/jobs/{id}/cancel`` (long-running, 202 or 200).
@@ -243,6 +244,8 @@ def _check_command_job(body: dict[str, Any]) -> dict[str, Any]:
     assert re.fullmatch(r"P(T(\d+H)?(\d+M)?(\d+S)?)", props["limits"]["timeout"])
     if "queueSettings" in props:
         assert props["queueSettings"]["jobTier"] in JOB_TIERS
+    if "identity" in props:
+        assert props["identity"]["identityType"] in {"Managed", "AMLToken", "UserIdentity"}
     return dict(props)
 
 
@@ -267,6 +270,7 @@ def test_submit_sends_one_command_job_with_blob_uris_and_the_spec_compute(worksp
     assert props["resources"]["instanceCount"] == 2
     assert props["resources"]["instanceType"] == "Standard_NC4as_T4_v3"
     assert props["queueSettings"] == {"jobTier": "Spot"}  # low priority
+    assert props["identity"] == {"identityType": "Managed"}  # the cluster's identity, no keys
     assert props["limits"]["timeout"] == "PT2H"
     assert props["command"] == COMMAND and "codeId" not in props  # no code upload by the SDK
     store = f"azureml://datastores/{APP_DATASTORE}/paths/"
