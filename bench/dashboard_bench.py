@@ -142,6 +142,12 @@ for (let i = 0; i < reps; i++) {
   samples.push((Date.now() - began) / 1000);
   await page.close();
 }
+if (process.env.SHOT) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelectorAll('#timeline g.row').length >= 200);
+  await page.screenshot({ path: process.env.SHOT });
+}
 await browser.close();
 console.log(JSON.stringify(samples));
 """
@@ -154,7 +160,13 @@ def _browser_open(base: str, key: str, run_id: str, reps: int) -> dict[str, Any]
     ):
         return None
     url = f"{base}/api/dashboard?code={key}#/run/{run_id}"
-    env = {**os.environ, "OPEN_URL": url, "REPS": str(reps)}
+    # DASHBOARD_BENCH_SHOT=/path.png keeps a screenshot of the large run's page (to look at it).
+    env = {
+        **os.environ,
+        "OPEN_URL": url,
+        "REPS": str(reps),
+        "SHOT": os.environ.get("DASHBOARD_BENCH_SHOT", ""),
+    }
     done = subprocess.run(
         ["node", "--input-type=module", "-e", BROWSER_SCRIPT],
         cwd=ROOT,

@@ -44,10 +44,24 @@ function facts(run) {
   return html`<div class="card facts">
       <div><span>Pipeline</span>${run.pipeline}</div><div><span>Trigger</span>${run.trigger}</div>
       <div><span>Started (UTC)</span>${when(run.started_at)}</div><div><span>Finished (UTC)</span>${when(run.finished_at) || '-'}</div>
-      <div><span>Took</span>${secs(took)}</div><div><span>Cost</span>${money(run.cost)}</div>
+      <div><span>Took</span>${secs(took)}</div><div><span>Cost</span>${run.cost ? money(run.cost) : html`<a href="#/costs">see costs</a>`}</div>
       <div><span>Dataset version</span><span class="mono" title="${run.dataset_version || ''}">${short(run.dataset_version, 16) || '-'}</span></div>
       <div><span>Model version</span>${run.model_version ? html`<a href="#/models?name=${encodeURIComponent(run.pipeline)}">${run.pipeline} v${run.model_version}</a>` : '-'}</div>
     </div>${metrics.length ? html`<h2>Holdout metrics</h2><div class="card facts" id="metrics">${metrics}</div>` : ''}`;
+}
+
+function approval(run) {
+  const waiting = run.details?.awaiting_approval;
+  const decided = run.details?.approval;
+  const ignored = run.details?.ignored_approval_events || [];
+  if (!waiting && !decided) return '';
+  const deadline = waiting ? new Date(new Date(waiting.since).getTime() + waiting.timeout_hours * 3600e3).toISOString() : null;
+  return html`<h2>Approval</h2><div class="card facts" id="approval">
+    ${waiting ? html`<div><span>Waiting since (UTC)</span>${when(waiting.since)}</div><div><span>Times out (UTC)</span>${when(deadline)}</div>` : ''}
+    ${decided ? html`<div><span>Decision</span>${badge(decided.decision === 'approve' ? 'passed' : 'failed')} ${decided.decision}</div>
+      <div><span>By</span>${decided.actor}</div><div><span>At (UTC)</span>${when(decided.at)}</div>
+      <div><span>Comment</span>${decided.comment || '-'}</div>` : ''}
+    ${ignored.length ? html`<div><span>Ignored events</span>${ignored.length} (not recorded through the approval API)</div>` : ''}</div>`;
 }
 
 function actions(run) {
@@ -173,7 +187,7 @@ export async function runPage(main, runId, _params, current) {
   const why = run.error || run.reason;
   mount(main, html`<h1>Run <span class="mono">${run.run_id}</span> ${badge(run.status)}</h1>
     ${why ? html`<div class="${failed || run.status.endsWith('Rejected') ? 'error' : 'reason'}" id="why"><strong>${failed ? 'Error' : 'Reason'}:</strong> ${why}${run.details?.failed_step ? html` (step ${run.details.failed_step})` : ''}</div>` : ''}
-    ${actions(run)}${facts(run)}
+    ${actions(run)}${facts(run)}${approval(run)}
     <h2>Gate decisions</h2>${gatesTable(run.gate_decisions || [])}
     <h2>Validation</h2><div class="card">${validation(run)}</div>
     <h2>Timeline</h2><div class="gantt-wrap" id="timeline"></div>

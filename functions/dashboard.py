@@ -10,6 +10,7 @@ Terminating a run is admin level like approving (DESIGN 3b): a function key star
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
@@ -24,6 +25,7 @@ from shared.steps import dashboard, runs
 from shared.steps import dashboard_history as history
 
 bp = df.Blueprint()
+log = logging.getLogger("mlops.dashboard")
 CACHE = history.HistoryCache()
 #: Parts of a run whose history the dashboard reads: the run's instance and its training job's.
 PARTS = {"run": "", "train": "-train"}
@@ -187,5 +189,9 @@ async def terminate_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if is_terminal(record.status):
         raise StateConflictError(f"run {record.run_id} already ended ({record.status})", field="run_id")
     await client.terminate(record.run_id, reason)
+    try:  # a training job still running outlives its terminated parent otherwise
+        await client.terminate(record.run_id + PARTS["train"], reason)
+    except Exception as exc:  # not started yet, or already ended (both fine)
+        log.info("training instance of %s not terminated: %s", record.run_id, exc)
     [ended] = await reconcile_runs(client, [record])
     return json_response({"run_id": record.run_id, "status": ended.status, "reason": reason}, 202)

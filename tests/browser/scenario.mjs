@@ -142,6 +142,10 @@ await check('approve_from_page', async () => {
     await page.click('#refresh').catch(() => {});
   }
   await page.waitForSelector('#timeline g.row');
+  const recorded = await page.textContent('#approval');
+  if (!recorded.includes('looks good (browser test)') || !recorded.includes('admin key')) {
+    throw new Error(`approval not shown with its comment and who: ${recorded}`);
+  }
   await shot('run-approved');
   return { refused };
 });
