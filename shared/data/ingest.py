@@ -10,7 +10,8 @@ the source read a second time and cast with the decided types, as if nothing had
 Row problems found while reading become ``issues`` (row, column, reason, value), not exceptions:
 undecodable (non-UTF-8) records and records with too many fields (``column`` is null, the record
 is not in ``frame``), and values that do not parse as their column's type (the value is null in
-``frame``). Dataset-level problems (empty file, header only, bad header) go to ``reasons``.
+``frame``). Dataset-level problems (empty file, header only, bad header, more columns than
+``max_columns``) go to ``reasons``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
 DEFAULT_CHUNK_ROWS = 256 * 1024
 #: Share of a text column's values that must parse as a type for the column to get that type.
 DEFAULT_TYPE_MAJORITY = 0.95
+#: Widest table ingest reads at all, whatever a spec's ``expectations.max_columns`` says: a wider
+#: header is refused before any row is parsed (the spec's own limit is applied by validation).
+MAX_COLUMNS = 20_000
 
 ISSUE_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
@@ -320,17 +324,28 @@ def _first_pass(
     return kept
 
 
+def _too_wide(columns: int, max_columns: int) -> str | None:
+    if columns <= max_columns:
+        return None
+    return f"{columns} columns, more than max_columns {max_columns}"
+
+
 def _ingest_csv(
-    source: SourceData, overrides: Mapping[str, ColumnType], chunk_bytes: int, majority: float
+    source: SourceData,
+    overrides: Mapping[str, ColumnType],
+    chunk_bytes: int,
+    majority: float,
+    max_columns: int,
 ) -> IngestResult:
     hasher = _Hasher()
     evidence = TypeEvidence()
     with _open(source) as stream:
         header, chunks = read_csv_chunks(stream, chunk_bytes=chunk_bytes, on_block=hasher)
-        if header is None or header.problem is not None:
+        wide = None if header is None else _too_wide(len(header.columns), max_columns)
+        if header is None or header.problem is not None or wide is not None:
             for _ in _drain(stream, chunk_bytes, hasher):
                 pass
-            problem = "empty file (0 bytes)" if header is None else str(header.problem)
+            problem = "empty file (0 bytes)" if header is None else str(wide or header.problem)
             return _finish(hasher.sha.hexdigest(), hasher.size, "csv", [], {}, [], [], 0, [problem])
         columns = header.columns
         text = [c for c in columns if c not in overrides]
@@ -361,7 +376,11 @@ def _drain(stream: BinaryIO, size: int, on_block: Callable[[bytes], None]) -> It
 
 
 def _ingest_parquet(
-    source: SourceData, overrides: Mapping[str, ColumnType], chunk_rows: int, majority: float
+    source: SourceData,
+    overrides: Mapping[str, ColumnType],
+    chunk_rows: int,
+    majority: float,
+    max_columns: int,
 ) -> IngestResult:
     version, size = hash_source(source)
     if size == 0:
@@ -370,6 +389,8 @@ def _ingest_parquet(
         schema = read_schema(source)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         return _finish(version, size, "parquet", [], {}, [], [], 0, [f"not a readable parquet file: {exc}"])
+    if (wide := _too_wide(len(schema), max_columns)) is not None:
+        return _finish(version, size, "parquet", [], {}, [], [], 0, [wide])
     if ROW in schema:
         return _finish(version, size, "parquet", [], {}, [], [], 0, [f"column name {ROW!r} is reserved"])
     columns = list(schema)
@@ -398,12 +419,17 @@ def ingest(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     type_majority: float = DEFAULT_TYPE_MAJORITY,
+    max_columns: int = MAX_COLUMNS,
 ) -> IngestResult:
-    """Read CSV or Parquet bytes (or a local file) into typed rows, a dataset version and issues."""
+    """Read CSV or Parquet bytes (or a local file) into typed rows, a dataset version and issues.
+
+    A table wider than ``max_columns`` is refused from its header (a dataset-level reason naming
+    both counts) without parsing a row.
+    """
     forced = dict(overrides or {})
     if format == "csv":
-        return _ingest_csv(source, forced, chunk_bytes, type_majority)
-    return _ingest_parquet(source, forced, chunk_rows, type_majority)
+        return _ingest_csv(source, forced, chunk_bytes, type_majority, max_columns)
+    return _ingest_parquet(source, forced, chunk_rows, type_majority, max_columns)
 
 
 def ingest_bundled(name: str, *, overrides: Mapping[str, ColumnType] | None = None) -> IngestResult:
@@ -418,15 +444,19 @@ def ingest_source(
     base_dir: Path | None = None,
     overrides: Mapping[str, ColumnType] | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_columns: int = MAX_COLUMNS,
 ) -> IngestResult:
-    """Ingest what a spec's source names: bundled dataset, local file, or blob bytes fetched by the caller."""
+    """Ingest what a spec's source names: bundled dataset, local file, or blob bytes fetched by the caller.
+
+    Pass the spec's ``expectations.max_columns`` to refuse a too-wide table before its rows are read.
+    """
     fmt = source.resolved_format()
     if fmt is None:  # the spec model refuses such sources; kept for sources built by hand
         raise ValidationError(f"cannot tell the format of {source.location!r}", field="source.format")
     if source.kind == "bundled":
         return ingest_bundled(source.location, overrides=overrides)
     if data is not None:
-        return ingest(data, format=fmt, overrides=overrides, chunk_bytes=chunk_bytes)
+        return ingest(data, format=fmt, overrides=overrides, chunk_bytes=chunk_bytes, max_columns=max_columns)
     if source.kind == "blob":
         raise ValidationError("a blob source needs its bytes: download it and pass data=", field="source")
     path = Path(source.location).expanduser()
@@ -434,4 +464,4 @@ def ingest_source(
         path = base_dir / path
     if not path.is_file():
         raise NotFoundError(f"source file not found: {path}")
-    return ingest(path, format=fmt, overrides=overrides, chunk_bytes=chunk_bytes)
+    return ingest(path, format=fmt, overrides=overrides, chunk_bytes=chunk_bytes, max_columns=max_columns)

@@ -124,3 +124,18 @@ def test_large_frame_is_profiled_quickly() -> None:
     elapsed = time.perf_counter() - started
     assert len(profile.columns) == 50
     assert elapsed < 15, f"profiling 1,000,000 x 50 took {elapsed:.1f}s"
+
+
+def test_non_finite_values_are_counted_as_nulls_never_a_crash() -> None:
+    x = [float(i) for i in range(50)] + [float("inf"), float("-inf"), float("nan"), None]
+    frame = pl.DataFrame({"x": x, "only_inf": [float("inf")] * 54})
+    profile = profile_frame(frame)
+    col = profile.columns["x"]
+    assert isinstance(col, NumericProfile)
+    assert (col.count, col.nulls, col.min, col.max) == (50, 4, 0.0, 49.0)
+    hist = col.histogram
+    assert all(np.isfinite(hist.edges)) and sum(hist.counts) + hist.below + hist.above == 50
+    window = profile_frame(frame.reverse(), reference=profile)
+    assert window.columns["x"] == col
+    only_inf = profile.columns["only_inf"]  # one distinct value: a binary column, counted as text
+    assert isinstance(only_inf, BinaryProfile) and only_inf.counts == {"inf": 54}

@@ -254,3 +254,58 @@ def test_counts_always_add_up(cells: list[tuple[str, str]], junk: list[int]) -> 
     _check(
         data, spec, BaselineSchema.model_validate({"columns": {"a": {"type": "float", "nullable": False}}})
     )
+
+
+def _expect_spec(**expectations: object) -> PipelineSpec:
+    data = _spec().model_dump(mode="json")
+    data["expectations"] = {**data["expectations"], **expectations}
+    return PipelineSpec.model_validate(data)
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "1e999", "-1e999", "nan", "NaN", "Infinity"])
+def test_non_finite_numbers_are_quarantined_unless_allowed(text: str) -> None:
+    data = GOOD.replace("\n1.0,", f"\n{text},", 1).encode()
+    _, result = _check(data, _spec(), None)
+    assert result.failure_counts == {"x: non-finite number": 1}
+    assert result.quarantine["row"].to_list() == [11]
+    allowed = _expect_spec(allow_non_finite=True)
+    _, kept = _check(data, allowed, None)
+    assert kept.rows_quarantined == 0
+    assert kept.baseline.columns["x"].min == 0.0 and kept.baseline.columns["x"].max == 3.9  # finite only
+
+
+def test_min_and_max_rules_refuse_nan_and_infinities_beyond_the_bound() -> None:
+    rows = ["inf", "-inf", "nan", "0.5"]
+    data = ("x,colour,y\n" + "".join(f"{v},red,{i % 2}\n" for i, v in enumerate(rows * 10))).encode()
+    spec = _expect_spec(allow_non_finite=True, columns={"x": {"min": 0, "max": 1}})
+    _, result = _check(data, spec, None)
+    assert result.failure_counts == {"x: expectation: max 1": 20, "x: expectation: min 0": 20}
+    assert result.accepted["x"].to_list() == [0.5] * 10
+
+
+def test_the_baseline_range_check_leaves_non_finite_values_to_their_own_rule() -> None:
+    baseline = _baseline()
+    data = b"x,colour,y\ninf,red,1\n0.5,blue,0\n99,red,1\n"
+    _, result = _check(data, _expect_spec(allow_non_finite=True), baseline)
+    assert list(result.failure_counts) == ["x: range: outside baseline [-0.39, 4.29]"]
+    assert result.quarantine["row"].to_list() == [3]
+
+
+def test_more_columns_than_max_columns_reject_the_dataset_before_row_checks() -> None:
+    header = ",".join(f"c{i}" for i in range(30)) + ",y\n"
+    data = (header + "".join(",".join(["1"] * 30) + f",{i % 2}\n" for i in range(5)) + "a,b\xff\n").encode(
+        "latin-1"
+    )
+    _, result = _check(data, _expect_spec(max_columns=20), None)
+    assert result.rejected and result.reasons == ["31 columns, more than max_columns 20"]
+    assert (result.rows_read, result.rows_quarantined, result.rows_accepted) == (6, 6, 0)
+    assert result.failure_counts["*: dataset: 31 columns, more than max_columns 20"] == 5
+    assert result.quarantine_rows.height == 6
+
+
+def test_ingest_refuses_a_header_wider_than_its_ceiling_without_reading_rows() -> None:
+    data = ("a,b,c,d\n" + "1,2,3,4\n" * 10).encode()
+    result = ingest(data, format="csv", max_columns=3)
+    assert result.reasons == ["4 columns, more than max_columns 3"]
+    assert result.rows_read == 0 and result.frame.height == 0
+    assert validate_dataset(result, _spec()).rejected
