@@ -32,7 +32,7 @@ from shared.compute.handoff import JobHandoff
 from shared.compute.process import is_alive, start_token
 from shared.compute.runner import CHECKPOINTS, LOG_FILE, SPEC_FILE, STATE_FILE, log_tail, write_state
 from shared.errors import NotFoundError
-from shared.settings import process_environment
+from shared.settings import Settings, process_environment
 from shared.training.files import write_json_atomic
 from shared.training.spec import validate_model
 
@@ -50,14 +50,30 @@ class LocalComputeConfig(BaseModel):
     launch_grace_s: float = Field(30.0, gt=0, description="How long a claimed launch may lack its pid.")
 
 
+def storage_environment(settings: Settings) -> dict[str, str]:
+    """The storage settings a job's runner needs for the Blob hand-off, as environment variables
+    (the app may have read them from local.settings.json rather than its environment)."""
+    values = {
+        "AzureWebJobsStorage": settings.storage_connection_string,
+        "AzureWebJobsStorage__blobServiceUri": settings.blob_service_uri,
+        "AzureWebJobsStorage__queueServiceUri": settings.queue_service_uri,
+        "AzureWebJobsStorage__tableServiceUri": settings.table_service_uri,
+        "AzureWebJobsStorage__clientId": settings.storage_client_id,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
 class LocalCompute:
     """Runs training jobs as detached child processes under ``work_root``."""
 
     backend = "local"
 
-    def __init__(self, work_root: Path, python: str = sys.executable) -> None:
+    def __init__(
+        self, work_root: Path, python: str = sys.executable, env: Mapping[str, str] | None = None
+    ) -> None:
         self.work_root = Path(work_root).resolve()
         self.python = python
+        self.env = dict(env or {})  # the app's storage settings: the runner needs Blob for the hand-off
 
     def job_dir(self, job_name: str) -> Path:
         """The folder of job ``job_name``."""
@@ -128,6 +144,7 @@ class LocalCompute:
         # The runner is app code (it mirrors checkpoints to Blob, so it keeps the storage settings);
         # the host's keys stay behind. A command trainer's script gets far less (job_environment).
         env = {k: v for k, v in process_environment().items() if not k.startswith("DEVHOST_")}
+        env.update(self.env)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         argv = [
             self.python,

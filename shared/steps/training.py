@@ -22,7 +22,7 @@ import polars as pl
 from shared.compute.azureml import AzureMLCompute, stage_code
 from shared.compute.base import TERMINAL, Compute, attempt_name, job_name_for
 from shared.compute.handoff import JobHandoff, inputs_staged, job_error, read_outputs, stage_inputs
-from shared.compute.local import LocalCompute
+from shared.compute.local import LocalCompute, storage_environment
 from shared.errors import ConfigurationError, ValidationError
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings
@@ -55,7 +55,7 @@ def work_root(settings: Settings) -> Path:
 def compute_for(spec: PipelineSpec, settings: Settings, storage: Storage | None = None) -> Compute:
     """The compute backend the spec asks for (given storage, azureml stages the job's code bundle)."""
     if spec.compute.kind == "local":
-        return LocalCompute(work_root(settings) / "jobs")
+        return LocalCompute(work_root(settings) / "jobs", env=storage_environment(settings))
     if not (
         settings.azureml_subscription_id and settings.azureml_resource_group and settings.azureml_workspace
     ):
