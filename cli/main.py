@@ -13,7 +13,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import approvals, data, host, models, monitor, reports, runs
+    from cli import approvals, data, host, models, monitor, reports, rollout, runs
 
     runs.register(app)
     models.register(app)
@@ -22,6 +22,7 @@ def _register() -> None:
     data.register(app)
     reports.register(app)
     approvals.register(app)
+    rollout.register(app)
 
 
 _register()

@@ -84,8 +84,7 @@ class RolloutTelemetry:
         self.background = background
         self._pending: dict[tuple[str, str, str], VersionStats] = {}
         self._lock = threading.Lock()
-        if background:
-            threading.Thread(target=self._run, name="rollout-telemetry", daemon=True).start()
+        self._thread: threading.Thread | None = None  # started on the first add: most servers never roll out
 
     def add(
         self,
@@ -107,6 +106,11 @@ class RolloutTelemetry:
             stats.predictions.extend(predictions[: max(room, 0)])
         if not self.background:
             self.flush()
+        elif self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="rollout-telemetry", daemon=True)
+                    self._thread.start()
 
     def _run(self) -> None:
         stop = threading.Event()

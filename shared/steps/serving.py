@@ -54,6 +54,7 @@ class Server:
         self._aliases: dict[tuple[str, str], tuple[float, ModelRecord]] = {}
         self._deployed: dict[str, tuple[float, str]] = {}
         self._rollouts: dict[tuple[str, str], tuple[float, RolloutRecord | None]] = {}
+        self._versions: dict[tuple[str, str], ModelRecord] = {}
         self.log = log_buffer or InferenceLogBuffer(storage)
         self.telemetry = telemetry or RolloutTelemetry(storage)
         self.shadows = ShadowPool()
@@ -96,6 +97,15 @@ class Server:
         self._rollouts[(model, alias)] = (now + self.alias_ttl_s, record)
         return record
 
+    def _version(self, model: str, version: str) -> ModelRecord | None:
+        """A registered version's record; versions never change, so it is kept once read."""
+        hit = self._versions.get((model, version))
+        if hit is None:
+            hit = self.storage.models.try_get(model, version)
+            if hit is not None:
+                self._versions[(model, version)] = hit
+        return hit
+
     def route(self, model: str, alias: str | None = None, key: str | None = None) -> Route:
         """Which version serves this request, and which one (if any) scores a shadow copy."""
         alias = alias or self.alias_of(model)
@@ -105,7 +115,7 @@ class Server:
             return Route(served=production, production=production)
         if not routing.to_candidate(baking.rollout_id, baking.share, key):
             return Route(served=production, production=production, rollout_id=baking.rollout_id)
-        candidate = self.storage.models.try_get(model, baking.candidate)
+        candidate = self._version(model, baking.candidate)
         if candidate is None:
             return Route(served=production, production=production, rollout_id=baking.rollout_id)
         if baking.mirror:
