@@ -1,4 +1,5 @@
-"""Drift benchmark: shared.monitoring vs Evidently's DataDriftPreset on the same synthetic data.
+"""Drift benchmark: the product's drift step on Azurite, and shared.monitoring vs Evidently's
+DataDriftPreset on the same synthetic frames.
 
 Run from the repository root:
 
@@ -8,17 +9,27 @@ Run from the repository root:
 Evidently lives in its own venv (its pins must not touch the project's); see the bench notes in
 the JSON output. Writes bench/results/drift.json. ``--evidently-rows`` runs Evidently on a
 subsample (ours is then also run on that subsample for the decision comparison) and extrapolates
-its full-size time linearly, labelled as such.
+its full-size time linearly, labelled as such (default 100,000 rows: Evidently takes ~5 minutes at
+1M rows on the 2-core box, which would not fit a bounded ``make bench``).
+
+``product``: the drift step on its real path (``bench.drift_product``, run under the project's
+interpreter because the bench venv has no Azure SDK): inference-log parts written to Azurite by the
+serving writer, then ``run_drift_check`` timed in fresh child processes with their peak RSS, next to
+the limits of the same parts (download alone, polars read alone). Peak RSS of the library cases is
+the process high-water mark during each case (reset through /proc/self/clear_refs), frames included.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +41,8 @@ from shared.monitoring import DriftConfig, ReferenceProfile, compute_drift
 from shared.monitoring.report import DriftReport
 
 RESULTS = Path(__file__).resolve().parent / "results" / "drift.json"
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PYTHON = Path(os.environ.get("PROJECT_PYTHON", ROOT / ".venv" / "bin" / "python"))
 N_NUMERIC = 40
 N_CATEGORICAL = 8
 CATEGORY_SHARES = [0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.06, 0.04]
@@ -154,6 +167,59 @@ def compare(report: DriftReport, evidently: dict[str, dict[str, Any]]) -> dict[s
     }
 
 
+def reset_peak_rss() -> None:
+    """Start a new high-water mark for this process's RSS (Linux: 5 > /proc/self/clear_refs)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float | None:
+    """This process's RSS high-water mark since the last reset, in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def product_section(rows: str, repeats: int, timeout_s: float) -> dict[str, Any]:
+    """The drift step on the product path, run by bench.drift_product under the project's interpreter."""
+    python = PROJECT_PYTHON if PROJECT_PYTHON.exists() else Path(sys.executable)
+    cmd = [str(python), "-m", "bench.drift_product", "--rows", rows, "--repeats", str(repeats)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"timed out after {timeout_s:.0f} s"}
+    if done.returncode != 0:
+        return {"skipped": f"bench.drift_product failed ({done.returncode}): {done.stderr[-800:]}"}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _product_ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """The product path's 1M-row step next to the library path and Evidently (different frames: labelled)."""
+    sizes = {s["rows"]: s for s in result.get("product", {}).get("sizes", [])}
+    product = sizes.get(result["rows"])
+    if product is None:
+        return {}
+    ev = result.get("evidently", {})
+    evidently_s = ev.get("median_s") if "speedup" in ev else ev.get("extrapolated_full_s")
+    return {
+        "rows": result["rows"],
+        "note": "product: breast-cancer's 30 features + prediction read from Blob; library: a ready "
+        "50-column frame; Evidently: the library frames (extrapolated when subsampled)",
+        "product_step_s": product["median_s"],
+        "product_over_library": round(product["median_s"] / result["ours"]["median_s"], 2),
+        "evidently_over_product": round(evidently_s / product["median_s"], 1) if evidently_s else None,
+        "product_over_download_limit": product.get("ratio_vs_download"),
+        "product_peak_rss_mb": product["peak_rss_mb"],
+    }
+
+
 def _plain(value: Any) -> Any:
     """JSON fallback for numpy scalars."""
     return value.item() if isinstance(value, np.generic) else str(value)
@@ -164,11 +230,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of reference and current")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of our drift")
-    parser.add_argument("--evidently-rows", type=int, default=None, help="Evidently subsample (default all)")
+    parser.add_argument("--evidently-rows", type=int, default=100_000, help="Evidently subsample (0: all)")
     parser.add_argument("--evidently-repeats", type=int, default=1, help="timed runs of Evidently")
     parser.add_argument("--skip-evidently", action="store_true", help="time ours only")
     parser.add_argument("--out", type=Path, default=RESULTS, help="result JSON path")
+    parser.add_argument("--product-rows", default="250000,1000000", help="product-path window sizes")
+    parser.add_argument("--product-repeats", type=int, default=3, help="timed product-path runs per size")
+    parser.add_argument("--skip-product", action="store_true", help="library comparison only")
     args = parser.parse_args(argv)
+    product = (
+        {"skipped": "--skip-product"}
+        if args.skip_product
+        else product_section(args.product_rows, args.product_repeats, timeout_s=900)
+    )
 
     reference, current = make_frame(args.rows, 1, drifted=False), make_frame(args.rows, 2, drifted=True)
     start = time.perf_counter()
@@ -176,7 +250,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     build_s = time.perf_counter() - start
     profile_json = profile.model_dump_json()
     profile = ReferenceProfile.from_json(profile_json)  # drift runs from the stored form
+    reset_peak_rss()
     times, report = time_ours(profile, current, args.repeats)
+    ours_peak = peak_rss_mb()
     result: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -191,6 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "median_s": statistics.median(times),
             "reference_build_s": build_s,
             "reference_json_mb": len(profile_json) / 1e6,
+            "peak_rss_mb_with_frames": ours_peak,
             "status": report.status,
             "n_drifted": report.n_drifted,
             "prediction_drift": report.prediction_drift,
@@ -199,6 +276,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     if not args.skip_evidently:
         result["evidently"] = _evidently_section(args, reference, current, report, statistics.median(times))
+    result["product"] = product
+    result["ratios"] = _product_ratios(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=_plain) + "\n")
     summary = {
@@ -223,6 +302,7 @@ def _evidently_section(
         return {"skipped": "evidently is not installed in this interpreter (see module docstring)"}
     rows = min(args.evidently_rows or args.rows, args.rows)
     section: dict[str, Any] = {"rows": rows}
+    reset_peak_rss()
     if rows < args.rows:
         ref_sub, cur_sub = reference.head(rows), current.head(rows)
         sub_profile = ReferenceProfile.from_frame(ref_sub)
@@ -230,8 +310,10 @@ def _evidently_section(
         section["ours_on_subsample_median_s"] = statistics.median(sub_times)
     else:
         ref_sub, cur_sub, report = reference, current, full_report
+    reset_peak_rss()
     measured = time_evidently(ref_sub, cur_sub, args.evidently_repeats)
     section.update({k: v for k, v in measured.items() if k != "columns"})
+    section["peak_rss_mb_with_frames"] = peak_rss_mb()
     if rows < args.rows:
         section["extrapolated_full_s"] = measured["median_s"] * args.rows / rows
         section["extrapolation"] = "linear in rows from the subsample (not measured at full size)"
