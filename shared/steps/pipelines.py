@@ -60,12 +60,7 @@ def latest_registered(storage: Storage, name: str) -> PipelineSpec | None:
 
 def check_runnable(spec: PipelineSpec) -> PipelineSpec:
     """Refuse what the spec can declare but this version cannot do yet, instead of ignoring it."""
-    if spec.deployment.canary is not None:
-        raise ValidationError(
-            "canary rollouts are not supported yet: remove deployment.canary to switch the alias directly",
-            field="deployment.canary",
-        )
-    return spec
+    return spec  # rollouts (deployment.canary/linear/shadow) are run by orchestrations/rollout.py
 
 
 def check_submission(storage: Storage, settings: Settings, spec: PipelineSpec) -> PipelineSpec:

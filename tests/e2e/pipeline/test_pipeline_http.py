@@ -73,7 +73,7 @@ def test_pipeline_trains_gates_registers_deploys_and_serves(
         ({"target": None}, "target"),
         ({"reject_threshold": 1.5}, "reject_threshold"),
         ({"gates": {"absolute": {"auc": {"min": 2}}}}, "gates.absolute.auc"),
-        ({"deployment": {"alias": "production", "canary": {"traffic": 0.1}}}, "deployment.canary"),
+        ({"deployment": {"alias": "production", "canary": {"traffic": 1.5}}}, "deployment.canary.traffic"),
     ],
 )
 def test_spec_errors_get_400_naming_the_field_and_write_nothing(
