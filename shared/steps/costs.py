@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shared.costs.prices import PriceTable
 from shared.costs.report import CostReport, budget_alerts, run_lines, storage_line
 from shared.pipeline.spec import load_spec
 from shared.storage.factory import Storage
-from shared.storage.records import AuditRecord, CostRecord
+from shared.storage.records import AuditRecord, CostRecord, RunRecord
 
 MODEL_CONTAINERS = ("datasets", "models", "profiles", "quarantine", "checkpoints", "inference-logs")
 
@@ -26,6 +27,19 @@ def _stored_bytes(storage: Storage, model: str) -> int:
     return total
 
 
+def _runs(storage: Storage, day: str | None) -> Iterator[RunRecord]:
+    """Runs streamed page by page; a day's runs only, filtered by the table service, when ``day`` is set.
+
+    Nothing holds the runs table: a day's report reads that day's rows, not every run ever recorded.
+    """
+    if day is None:
+        yield from storage.runs.query()
+        return
+    since = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
+    window = {"since": since, "until": since + timedelta(days=1)}
+    yield from storage.runs.query(filter="started_at ge @since and started_at lt @until", parameters=window)
+
+
 def build_report(storage: Storage, prices: PriceTable | None = None, day: str | None = None) -> CostReport:
     """Price every finished run (of ``day`` when given) and one day of each model's storage."""
     prices = prices or PriceTable()
@@ -35,7 +49,7 @@ def build_report(storage: Storage, prices: PriceTable | None = None, day: str | 
         specs[record.pipeline] = record.spec
     report = CostReport()
     models: set[str] = set()
-    for run in storage.runs.query():
+    for run in _runs(storage, day):
         run_day = run.started_at.date().isoformat() if run.started_at else today
         if day is not None and run_day != day:
             continue
