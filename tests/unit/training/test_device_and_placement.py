@@ -52,7 +52,12 @@ def _spec(trainer: dict[str, object], compute: dict[str, object] | None = None):
     )
 
 
-ON_AZURE = load_settings(environ={"WEBSITE_INSTANCE_ID": "abc", "WEBSITE_SITE_NAME": "app"})
+WORKSPACE = {
+    "MLOPS_AZUREML_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",
+    "MLOPS_AZUREML_RESOURCE_GROUP": "rg",
+    "MLOPS_AZUREML_WORKSPACE": "ws",
+}
+ON_AZURE = load_settings(environ={"WEBSITE_INSTANCE_ID": "abc", "WEBSITE_SITE_NAME": "app", **WORKSPACE})
 LOCALLY = load_settings(environ={})
 AZUREML = {"kind": "azureml", "cluster": "gpu-cluster", "instance_type": "Standard_NC4as_T4_v3"}
 
@@ -70,6 +75,13 @@ def test_torch_and_scripts_with_local_compute_are_refused_on_azure_naming_why() 
         check_placement(_spec(trainer), LOCALLY)  # the local machine has torch and may run scripts
         check_placement(_spec(trainer, AZUREML), ON_AZURE)  # Azure ML is where they belong
     check_placement(_spec({"kind": "sklearn", "model": "logistic_regression"}), ON_AZURE)
+
+
+def test_azureml_compute_without_a_configured_workspace_is_refused() -> None:
+    with pytest.raises(ValidationError) as err:
+        check_placement(_spec({"kind": "torch_mlp"}, AZUREML), LOCALLY)
+    assert err.value.field == "compute.kind" and "MLOPS_AZUREML_SUBSCRIPTION_ID" in err.value.message
+    check_placement(_spec({"kind": "torch_mlp"}, AZUREML), load_settings(environ=WORKSPACE))
 
 
 def test_the_azureml_section_is_one_config_with_defaults_and_limits() -> None:
