@@ -1,8 +1,9 @@
 """The rollout sub-orchestration: canary, linear or shadow steps baked with durable timers (no I/O).
 
-start -> for each step: [advance the share] -> bake (durable timer, woken early by a manual
-promote/rollback) -> check candidate vs production on the live traffic of that step -> a breach
-or too little traffic rolls back, passing every step promotes. A host restart mid-bake replays to
+start -> for each step: [advance the share] -> bake (durable timers, one per check interval,
+woken early by a manual promote/rollback), checking candidate vs production on the live traffic
+of that step -> a breach rolls back at once; at the end of the period too little traffic rolls
+back too, and passing every step promotes. A host restart mid-bake replays to
 the same timer, so the rollout goes on where it was and ends with one decision (the activities
 claim it under an ETag).
 """
@@ -38,7 +39,9 @@ def rollout_input(deploying: DeployInput) -> RolloutInput | None:
     strategy = spec.strategy
     if strategy is None or strategy == "direct" or not steps:
         return None
-    return RolloutInput(**deploying.model_dump(), strategy=strategy, steps=steps)
+    return RolloutInput(
+        **deploying.model_dump(), strategy=strategy, steps=steps, check_seconds=spec.checks.interval_seconds
+    )
 
 
 def deploy(context: df.DurableOrchestrationContext, deploying: DeployInput) -> Gen[Deployment]:
@@ -96,7 +99,7 @@ def _steps(context: df.DurableOrchestrationContext, request: RolloutInput) -> Ge
             if state.ended:
                 return state
         context.set_custom_status({"rollout": request.strategy, "step": index + 1, "share": step.share})
-        check = yield from _bake(context, ref, step)
+        check = yield from _bake(context, ref, step, request.check_seconds)
         if check.verdict == "ended":
             return (yield from _decide(context, ref, request, "rollback", check))
         if check.verdict != "pass":  # a breach, or too little traffic to tell
@@ -105,21 +108,25 @@ def _steps(context: df.DurableOrchestrationContext, request: RolloutInput) -> Ge
     return (yield from _decide(context, ref, request, "promote", check))
 
 
-def _bake(context: df.DurableOrchestrationContext, ref: RolloutRef, step: RolloutStep) -> Gen[RolloutCheck]:
-    """Wait out the bake period (a manual decision ends it early), then check the step's traffic."""
+def _bake(
+    context: df.DurableOrchestrationContext, ref: RolloutRef, step: RolloutStep, every: float
+) -> Gen[RolloutCheck]:
+    """Bake one step: check every ``every`` seconds; a breach (or a manual decision) ends it at once,
+    anything else waits for the end of the period, whose check is the step's verdict."""
     deadline = context.current_utc_datetime + timedelta(seconds=step.seconds)
     while True:
-        timer = context.create_timer(deadline)  # a fresh task per wait, one deadline
+        wake = min(deadline, context.current_utc_datetime + timedelta(seconds=every))
+        timer = context.create_timer(wake)  # a fresh task per wait
         event = context.wait_for_external_event(names.ROLLOUT_EVENT)
         winner = yield context.task_any([event, timer])
-        check = yield from call(
-            context, names.CHECK_ROLLOUT, ref.model_copy(update={"share": step.share}), RolloutCheck
-        )
-        if winner is timer or check.verdict == "ended":
-            if winner is not timer:
-                timer.cancel()
+        if winner is not timer:
+            timer.cancel()
+        check = yield from call(context, names.CHECK_ROLLOUT, ref, RolloutCheck)
+        if check.verdict in ("ended", "breach"):
             return check
-        # woken, but the rollout is still baking (a stray event): keep baking to the same deadline
+        if winner is timer and wake >= deadline:
+            return check
+        # an early check that found nothing wrong, or a stray event: bake on to the same deadline
 
 
 def _decide(

@@ -29,6 +29,7 @@ class RolloutInput(DeployInput):
 
     strategy: Strategy
     steps: list[RolloutStep]
+    check_seconds: float = 60.0
 
 
 class RolloutRef(RunIds):

@@ -108,6 +108,11 @@ class RolloutChecks(_Strict):
     min_requests: int = Field(
         default=30, ge=1, description="Requests each version must have scored for a check to count."
     )
+    interval_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="Seconds between checks in a bake period: a breach rolls back at once, a pass waits.",
+    )
     allow_insufficient_traffic: bool = Field(
         default=False, description="Treat a check without enough traffic as a pass (never by default)."
     )

@@ -135,11 +135,39 @@ def test_linear_stops_at_the_first_breach(replay: Any) -> None:
     assert "failure" in output
 
 
-def test_shadow_bakes_its_duration_then_promotes(replay: Any, later: Any) -> None:
-    h = host(replay, {"shadow": {"traffic": 1.0, "duration_minutes": 2}}, verdicts(("pass", "ok")))
+def test_shadow_bakes_its_duration_checking_every_interval_then_promotes(replay: Any, later: Any) -> None:
+    h = host(
+        replay, {"shadow": {"traffic": 1.0, "duration_minutes": 2}}, verdicts(("pass", "ok"), ("pass", "ok"))
+    )
     output = h.run()
     assert h.inputs(names.START_ROLLOUT)[0]["strategy"] == "shadow"
-    assert [c.fire_at for c in h.calls if c.kind == "timer"] == [later(0) + timedelta(minutes=2)]
+    assert [c.fire_at for c in h.calls if c.kind == "timer"] == [
+        later(0) + timedelta(minutes=m) for m in (1, 2)
+    ]
+    assert h.activity_names().count(names.CHECK_ROLLOUT) == 2
+    assert "value" in output
+
+
+def test_a_breach_found_mid_bake_rolls_back_at_once(replay: Any, later: Any) -> None:
+    deployment = {"canary": {"traffic": 0.5, "bake_minutes": 10}, "checks": {"interval_seconds": 30}}
+    h = host(
+        replay, deployment, verdicts(("insufficient", "too few"), ("pass", "ok"), ("breach", "distance"))
+    )
+    output = h.run()
+    timers = [c.fire_at for c in h.calls if c.kind == "timer"]
+    assert timers == [later(0) + timedelta(seconds=s) for s in (30, 60, 90)], "checked every 30 s, not 10 min"
+    assert [d["action"] for d in h.inputs(names.DECIDE_ROLLOUT)] == ["rollback"]
+    assert output["failure"]["message"] == "canary of version 000003 rolled back: distance"
+
+
+def test_an_early_insufficient_check_does_not_end_the_bake(replay: Any, later: Any) -> None:
+    deployment = {"canary": {"traffic": 0.5, "bake_minutes": 1}, "checks": {"interval_seconds": 30}}
+    h = host(replay, deployment, verdicts(("insufficient", "too few"), ("pass", "ok")))
+    output = h.run()
+    assert [c.fire_at for c in h.calls if c.kind == "timer"] == [
+        later(0) + timedelta(seconds=s) for s in (30, 60)
+    ]
+    assert [d["action"] for d in h.inputs(names.DECIDE_ROLLOUT)] == ["promote"]
     assert "value" in output
 
 
