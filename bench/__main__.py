@@ -147,11 +147,13 @@ def _coldstart(d: dict[str, Any]) -> str:
 
 
 def _dashboard(d: dict[str, Any]) -> str:
+    browser = d.get("browser_open_to_first_200_rows_drawn")
     return (
         f"run page on {_fmt(_get(d, 'orchestration', 'raw_history_events'))} events: "
         f"cold {_fmt(_get(d, 'open_run_page_cold', 'max_s'), ' s', 2)} max, "
         f"warm {_fmt(_get(d, 'open_run_page_warm', 'median_s'), ' s', 2)}; "
-        f"browser {_fmt(_get(d, 'browser_open_to_first_200_rows_drawn', 'median_s'), ' s', 2)}"
+        f"browser {_fmt(_get(browser, 'in_app_from_runs_list', 'median_s'), ' s', 2)}"
+        f" (new tab {_fmt(_get(browser, 'new_tab', 'median_s'), ' s', 2)})"
     )
 
 

@@ -117,14 +117,15 @@ async function timeline(runId, el, detailEl, pages) {
     <div class="legend">${LEGEND.map(([n, c]) => html`<span><i style="background:${c}"></i>${n}</span>`)}</div>`;
   el.insertAdjacentHTML('beforebegin', info.s);
   const show = (part, index) => eventDetail(runId, part, index, detailEl);
-  const gantt = new Gantt(el, Math.min(...starts), Math.max(...ends), show);
+  const now = Date.now();
+  const gantt = new Gantt(el, starts.length ? Math.min(...starts) : now, ends.length ? Math.max(...ends) : now, show);
   gantt.lane('Pipeline steps (run record)');
   gantt.add(steps, 'run');
   if (train && train.items.length) {
     gantt.lane(`Training job (${train.instance_id}: ${train.runtime_status})`);
     gantt.add(train.items, 'train');
   }
-  gantt.lane(`Orchestration history (${run.instance_id}: ${run.runtime_status})`);
+  gantt.lane(`Orchestration history (${run.instance_id}: ${run.runtime_status || "not started yet"})`);
   gantt.add(run.items, 'run');
   let next = run.next_offset;
   const more = document.createElement('button');
@@ -178,6 +179,22 @@ async function historyTable(runId, el, detailEl, types = '', offset = 0) {
   }));
 }
 
+// While a run is open, look again every few seconds and redraw when its status or steps moved.
+function follow(run, current, rerender) {
+  const shape = (r) => `${r.status}|${r.steps.map((st) => `${st.name}:${st.status}`).join(',')}`;
+  const seen = shape(run);
+  const tick = async () => {
+    if (!current()) return;
+    try {
+      const now = await api(`/runs/${encodeURIComponent(run.run_id)}`);
+      if (!current()) return;
+      if (shape(now) !== seen) { rerender(); return; }
+    } catch { /* a failed look is retried on the next tick */ }
+    setTimeout(tick, 4000);
+  };
+  setTimeout(tick, 4000);
+}
+
 export async function runPage(main, runId, _params, current) {
   const pages = firstPages(runId);
   const run = await api(`/runs/${encodeURIComponent(runId)}`);
@@ -200,6 +217,7 @@ export async function runPage(main, runId, _params, current) {
   main.querySelector('#terminate')?.addEventListener('click', () => terminate(run.run_id, rerender));
   main.querySelector('#show-quarantine')?.addEventListener('click', (ev) => { ev.preventDefault(); showQuarantine(run.run_id, main.querySelector('#quarantine')); });
   main.querySelector('#load-events').addEventListener('click', () => historyTable(run.run_id, main.querySelector('#events'), detail));
+  if (!ENDED.includes(run.status)) follow(run, current, rerender);
   await timeline(run.run_id, main.querySelector('#timeline'), detail, pages).catch((err) => {
     mount(main.querySelector('#timeline'), html`<p class="error">Timeline unavailable: ${err.message}</p>`);
   });

@@ -63,8 +63,8 @@ async def _fold(client: df.DurableOrchestrationClient, instance_id: str) -> hist
     # Outputs only for the training job: its polls carry the job's states (a short history).
     status = await client.get_status(instance_id, show_history=True, show_history_output=train)
     runtime = getattr(status.runtime_status, "value", None) if status is not None else None
-    if runtime is None:
-        raise NotFoundError(f"no orchestration instance {instance_id!r} (not started yet?)", field="run_id")
+    if runtime is None:  # the run exists, its instance (or training job) has not started yet
+        return history.FoldedHistory(instance_id, None, None)
     events = _events(status)
     updated = status.last_updated_time.isoformat() if status.last_updated_time else None
     folded = history.fold(instance_id, runtime, updated, events)
@@ -106,11 +106,10 @@ async def dashboard_runs(req: func.HttpRequest, client: df.DurableOrchestrationC
         since=req.params.get("since"),
         until=req.params.get("until"),
     )
-    shown = await reconcile_runs(client, chosen[offset : offset + limit])
-    result = history.page([dashboard.run_summary(r) for r in shown], 0, limit)
-    end = offset + len(shown)
-    result.update(offset=offset, total=len(chosen), next_offset=end if end < len(chosen) else None)
-    return json_response({**result, "facets": facets})
+    window = history.page(chosen, offset, limit)
+    shown = await reconcile_runs(client, window["items"])  # ended instances end their open rows
+    window["items"] = [dashboard.run_summary(r) for r in shown]
+    return json_response({**window, "facets": facets})
 
 
 @bp.route(route="dashboard/runs/{run_id}/timeline", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

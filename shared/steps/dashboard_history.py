@@ -14,7 +14,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Events per history page and spans per timeline page, unless the caller asks for fewer.
 DEFAULT_PAGE = 200
@@ -198,7 +200,7 @@ def job_states(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return segments
 
 
-def page(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+def page(items: list[T], offset: int, limit: int) -> dict[str, Any]:
     """``{items, offset, total, next_offset}`` for one slice (next_offset None at the end)."""
     chunk = items[offset : offset + limit]
     end = offset + len(chunk)

@@ -180,6 +180,20 @@ await check('costs_page', async () => {
   return { runs };
 });
 
+await check('start_run_from_page', async () => {
+  await open('#/runs');
+  await page.waitForSelector('#start select[name=pipeline]');
+  await page.selectOption('#start select[name=pipeline]', 'dash-gates');
+  await page.click('#start button[type=submit]');
+  await page.waitForFunction(() => /#\/run\/dash-gates-/.test(location.hash) && document.querySelector('h1 .badge'));
+  const runId = decodeURIComponent(await page.evaluate(() => location.hash.replace('#/run/', '')));
+  if (runId === env.RUN_REJECTED) throw new Error('the page shows the old run, not a new one');
+  // The open page follows the run by itself: it reaches a later step without a click.
+  await page.waitForFunction(() => [...document.querySelectorAll('#timeline g.row[data-kind=step]')].length >= 3, null, { timeout: 60000 });
+  await shot('run-started');
+  return { runId };
+});
+
 await browser.close();
 writeFileSync(join(OUT, 'results.json'), JSON.stringify({ checks, console_errors: consoleErrors }, null, 2));
 console.log(JSON.stringify({ checks: Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, v.ok])), console_errors: consoleErrors.length }));

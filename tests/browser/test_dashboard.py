@@ -108,6 +108,11 @@ def test_models_drift_and_costs_pages(browser: dict[str, Any]) -> None:
     assert _passed(browser, "costs_page")["runs"] >= 3
 
 
+def test_start_a_run_from_the_page_and_follow_it(browser: dict[str, Any]) -> None:
+    """Start run opens the new run's page, which redraws by itself as the run moves on."""
+    assert _passed(browser, "start_run_from_page")["runId"].startswith("dash-gates-")
+
+
 def test_no_console_errors_and_screenshots_kept(browser: dict[str, Any]) -> None:
     """No page logged an error (other than the provoked 401); every page left a screenshot."""
     assert browser["console_errors"] == []
