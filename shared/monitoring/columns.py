@@ -14,7 +14,7 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class SortedNumeric:
-    """Finite values of a column (sorted, unless from ``finite_values``), with what was dropped."""
+    """Finite values of a column, sorted, with what was dropped to get them."""
 
     values: FloatArray
     n_null: int
@@ -59,18 +59,6 @@ def sorted_finite(series: pl.Series) -> SortedNumeric:
     return SortedNumeric(values=values[lo:hi], n_null=n_null, n_nonfinite=values.size - (hi - lo) - n_null)
 
 
-def finite_values(series: pl.Series) -> SortedNumeric:
-    """Finite float64 values of a numeric series in their original order (no sort), with what was dropped.
-
-    For tests that only bin values (PSI, the chart histogram): binning unsorted values costs a
-    search per value against a few edges, a fraction of a full sort.
-    """
-    n_null = series.null_count()
-    values = series.cast(pl.Float64).to_numpy()
-    finite = values[np.isfinite(values)]
-    return SortedNumeric(values=finite, n_null=n_null, n_nonfinite=values.size - finite.size - n_null)
-
-
 def numeric_key(value: float) -> str:
     """Canonical label of a number used as a category: '3' for 3.0, repr otherwise."""
     if value.is_integer():
@@ -106,19 +94,3 @@ def bin_counts_sorted(values: FloatArray, inner_edges: FloatArray) -> IntArray:
     """Counts of sorted values in (-inf, e1), [e1, e2), ..., [e_last, inf)."""
     positions = np.searchsorted(values, inner_edges, side="left").astype(np.int64)
     return np.diff(np.concatenate([[0], positions, [values.size]]))
-
-
-def histogram_unsorted(values: FloatArray, edges: FloatArray) -> tuple[int, IntArray, int]:
-    """``histogram_sorted`` of values in any order: one search per value against the edges."""
-    index = np.searchsorted(edges, values, side="right")  # edges <= v: 0 below, len(edges) at/above last
-    counts = np.bincount(index, minlength=edges.size + 1).astype(np.int64)
-    on_last = int(np.count_nonzero(values == edges[-1]))  # the last bin is closed
-    bins = counts[1 : edges.size].copy()
-    bins[-1] += on_last
-    return int(counts[0]), bins, int(counts[edges.size]) - on_last
-
-
-def bin_counts_unsorted(values: FloatArray, inner_edges: FloatArray) -> IntArray:
-    """``bin_counts_sorted`` of values in any order."""
-    index = np.searchsorted(inner_edges, values, side="right")
-    return np.bincount(index, minlength=inner_edges.size + 1).astype(np.int64)

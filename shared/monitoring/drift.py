@@ -21,14 +21,7 @@ import polars as pl
 
 from shared.errors import ValidationError
 from shared.monitoring import stats
-from shared.monitoring.columns import (
-    bin_counts_unsorted,
-    category_counts,
-    finite_values,
-    histogram_sorted,
-    histogram_unsorted,
-    sorted_finite,
-)
+from shared.monitoring.columns import bin_counts_sorted, category_counts, histogram_sorted, sorted_finite
 from shared.monitoring.config import (
     CATEGORICAL_TESTS,
     NUMERIC_TESTS,
@@ -254,15 +247,12 @@ def _check_numeric(
     enough_rows: bool,
 ) -> tuple[ColumnDrift, ColumnSummary]:
     """KS, normalised Wasserstein or PSI of one numeric column."""
-    # PSI and the chart only bin values: skip the sort the ECDF tests need.
-    binned_only = test == "psi"
-    finite = finite_values(series) if binned_only else sorted_finite(series)
+    finite = sorted_finite(series)
     values = finite.values
     row.n_cur, row.n_null, row.n_nonfinite = values.size, finite.n_null, finite.n_nonfinite
     summary = ColumnSummary(kind="numeric", n=values.size, mean=float(values.mean()) if values.size else None)
     if ref.hist_edges:
-        histogram = histogram_unsorted if binned_only else histogram_sorted
-        below, counts, above = histogram(values, np.asarray(ref.hist_edges))
+        below, counts, above = histogram_sorted(values, np.asarray(ref.hist_edges))
         summary.hist_below, summary.hist_counts, summary.hist_above = below, counts.tolist(), above
     if row.n_nonfinite or row.n_null:
         row.notes.append(f"dropped {row.n_null} nulls and {row.n_nonfinite} NaN/inf values")
@@ -270,7 +260,7 @@ def _check_numeric(
     if _insufficient(row, cfg, enough_rows):
         return row, summary
     if test == "psi":
-        cur_counts = bin_counts_unsorted(values, np.asarray(ref.psi_edges))
+        cur_counts = bin_counts_sorted(values, np.asarray(ref.psi_edges))
         row.statistic = row.distance = stats.psi(np.asarray(ref.psi_counts), cur_counts)
     else:
         knots, cum = ref.ecdf()

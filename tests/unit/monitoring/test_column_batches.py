@@ -1,4 +1,4 @@
-"""Drift over a column source read in bounded batches, and the sort-free binning it uses for PSI."""
+"""Drift over a column source read in bounded batches, and float32 columns sorted natively."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import polars as pl
 import pytest
 
 from shared.monitoring import DriftConfig, ReferenceProfile, compute_drift
-from shared.monitoring.columns import (
-    bin_counts_sorted,
-    bin_counts_unsorted,
-    finite_values,
-    histogram_sorted,
-    histogram_unsorted,
-    sorted_finite,
-)
+from shared.monitoring.columns import sorted_finite
 from shared.monitoring.drift import column_batches
 
 
@@ -70,25 +63,9 @@ def test_column_batches_hold_at_most_the_budget() -> None:
     assert column_batches([], 5, 100) == [[]]
 
 
-def test_unsorted_binning_equals_the_sorted_one_edges_included() -> None:
-    rng = np.random.default_rng(3)
-    edges = np.linspace(-2.0, 2.0, 9)
-    # values exactly on every edge (the last bin is closed), below and above the range
-    values = np.concatenate([rng.normal(0, 1.5, 10_000), edges, edges, [-5.0, 5.0, edges[-1]]])
-    rng.shuffle(values)
-    below, counts, above = histogram_unsorted(values, edges)
-    s_below, s_counts, s_above = histogram_sorted(np.sort(values), edges)
-    assert (below, above) == (s_below, s_above) and counts.tolist() == s_counts.tolist()
-    inner = edges[1:-1]
-    assert bin_counts_unsorted(values, inner).tolist() == bin_counts_sorted(np.sort(values), inner).tolist()
-
-
 def test_float32_columns_sort_like_their_float64_widening() -> None:
     values = [3.5, None, float("nan"), -1.25, float("inf"), 2.0, float("-inf"), None, 0.1]
     f32 = pl.Series("v", values, dtype=pl.Float32)
     got, want = sorted_finite(f32), sorted_finite(f32.cast(pl.Float64))
     assert got.values.dtype == np.float64 and got.values.tolist() == want.values.tolist()
     assert (got.n_null, got.n_nonfinite) == (want.n_null, want.n_nonfinite) == (2, 3)
-    unsorted = finite_values(f32)
-    assert sorted(unsorted.values.tolist()) == want.values.tolist()
-    assert (unsorted.n_null, unsorted.n_nonfinite) == (2, 3)
