@@ -33,9 +33,14 @@ async function showQuarantine(runId, el, offset = 0) {
   const page = await api(`/runs/${encodeURIComponent(runId)}/quarantine`, { params: { offset, limit: 50 } });
   const rows = page.rows || page.items || [];
   const cols = rows.length ? Object.keys(rows[0]).slice(0, 10) : [];
-  mount(el, html`<h3>Quarantined rows (${page.total ?? rows.length})</h3>
-    <table><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead>
-    <tbody>${rows.map((r) => html`<tr>${cols.map((c) => html`<td>${typeof r[c] === 'object' ? JSON.stringify(r[c]) : r[c]}</td>`)}</tr>`)}</tbody></table>`);
+  mount(el, html`<h3>Quarantined rows ${offset + 1}-${offset + rows.length} of ${page.total ?? rows.length}
+      <span class="muted mono">(${page.blob || ''})</span></h3>
+    <table id="quarantine-rows"><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead>
+    <tbody>${rows.map((r) => html`<tr>${cols.map((c) => html`<td>${typeof r[c] === 'object' ? JSON.stringify(r[c]) : r[c]}</td>`)}</tr>`)}</tbody></table>
+    <div class="pager"><button id="q-prev" ${offset ? '' : 'disabled'}>Previous</button>
+      <button id="q-next" ${page.next_offset === null || page.next_offset === undefined ? 'disabled' : ''}>Next</button></div>`);
+  el.querySelector('#q-prev').addEventListener('click', () => showQuarantine(runId, el, Math.max(0, offset - 50)));
+  el.querySelector('#q-next').addEventListener('click', () => showQuarantine(runId, el, page.next_offset));
 }
 
 function facts(run) {

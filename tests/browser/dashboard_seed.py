@@ -39,6 +39,13 @@ def spec(name: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def rejected_spec() -> dict[str, Any]:
+    """A gate no model passes, and a rule that quarantines 14 of 569 rows (under the 5% threshold)."""
+    data = spec(REJECTED, gates={"absolute": {"accuracy": {"min": 0.9999}}})
+    data["expectations"]["columns"]["mean radius"]["max"] = 22
+    return data
+
+
 def wait_for(api: ApiClient, run_id: str, statuses: set[str], timeout: float = 180) -> dict[str, Any]:
     """Poll a run until its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
@@ -88,10 +95,7 @@ def seed(stack: LocalStack, api: ApiClient) -> dict[str, Any]:
             f"/api/pipelines/{WAITING}/runs",
             {"spec": spec(WAITING, approval={"required": True, "timeout_hours": 1.0})},
         )["run_id"],
-        REJECTED: api.post(
-            f"/api/pipelines/{REJECTED}/runs",
-            {"spec": spec(REJECTED, gates={"absolute": {"accuracy": {"min": 0.9999}}})},
-        )["run_id"],
+        REJECTED: api.post(f"/api/pipelines/{REJECTED}/runs", {"spec": rejected_spec()})["run_id"],
     }
     ok = wait_for(api, started[OK], {"Succeeded"})
     wait_for(api, started[WAITING], {"AwaitingApproval"})

@@ -115,6 +115,12 @@ await check('run_failed_reason', async () => {
   if (!why.includes('accuracy')) throw new Error(`reason shown: ${why}`);
   const gate = await page.textContent('#gates');
   if (!gate.includes('0.9999')) throw new Error(`gate numbers missing: ${gate}`);
+  await page.click('#show-quarantine');
+  await page.waitForSelector('#quarantine-rows tbody tr');
+  const quarantined = await page.$$eval('#quarantine-rows tbody tr', (rows) => rows.map((r) => r.textContent));
+  if (quarantined.length !== 14 || !quarantined.every((t) => t.includes('mean radius'))) {
+    throw new Error(`quarantined rows shown: ${quarantined.length}: ${quarantined.slice(0, 3)}`);
+  }
   await page.waitForSelector('#timeline g.row');
   await shot('run-rejected');
   return { why };

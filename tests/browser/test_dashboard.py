@@ -91,8 +91,8 @@ def test_event_payload_loads_on_demand(browser: dict[str, Any]) -> None:
     _passed(browser, "run_event_detail")
 
 
-def test_failed_run_says_why_with_gate_numbers(browser: dict[str, Any]) -> None:
-    """A gate-rejected run shows its reason and the gate's threshold."""
+def test_failed_run_says_why_with_gate_numbers_and_quarantined_rows(browser: dict[str, Any]) -> None:
+    """A gate-rejected run shows its reason, the gate's threshold and its 14 quarantined rows."""
     assert "accuracy" in _passed(browser, "run_failed_reason")["why"]
 
 
