@@ -81,6 +81,10 @@ export function secs(s) {
   return `${(s / 3600).toFixed(1)} h`;
 }
 export const money = (x) => (x === null || x === undefined ? '' : `$${Number(x).toFixed(4)}`);
-export const num = (x, d = 4) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x ?? '');
+export function num(x, d = 4) {
+  if (typeof x !== 'number') return x ?? '';
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) < 10 ** -d ? x.toExponential(2) : x.toFixed(d); // p-values of 1e-15 are not 0
+}
 export const short = (s, n = 12) => (s && s.length > n ? s.slice(0, n) + '…' : s || '');
 export const link = (hash, text) => html`<a href="${hash}">${text}</a>`;

@@ -174,6 +174,12 @@ await check('drift_page', async () => {
   const drifted = await page.$$eval('#columns tbody tr', (rows) => rows.filter((r) => r.textContent.includes('drift')).length);
   if (drifted < 5) throw new Error(`only ${drifted} drifted columns shown`);
   await shot('drift');
+  const [report] = await Promise.all([page.context().waitForEvent('page'), page.click('#report')]);
+  await report.waitForLoadState();
+  const text = await report.textContent('body');
+  if (!text.includes('mean radius')) throw new Error(`the HTML report shows: ${text.slice(0, 200)}`);
+  await report.screenshot({ path: join(OUT, 'drift-report.png') });
+  await report.close();
   return { drifted };
 });
 
