@@ -70,7 +70,12 @@ def category_counts(series: pl.Series, *, numeric_source: bool) -> CategoryCount
     """Counts per category; numbers become canonical labels so int and float columns agree."""
     if numeric_source:
         finite = sorted_finite(series)
-        uniques, counts = np.unique(finite.values, return_counts=True)
+        # The values are sorted already: runs of equal values are the categories (no second sort).
+        values = finite.values
+        starts: IntArray = np.flatnonzero(np.diff(values)) + 1
+        starts = np.concatenate([np.zeros(min(values.size, 1), dtype=np.int64), starts])
+        uniques = values[starts]
+        counts = np.diff(np.append(starts, values.size))
         labels = {numeric_key(float(u)): int(c) for u, c in zip(uniques, counts, strict=True)}
         return CategoryCounts(counts=labels, n_null=finite.n_null, n_nonfinite=finite.n_nonfinite)
     n_null = series.null_count()

@@ -6,9 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shared.monitoring import DriftConfig, ReferenceProfile, compute_drift
+from shared.monitoring import DriftConfig, ReferenceProfile, compute_drift, stats
 from shared.monitoring.columns import sorted_finite
 from shared.monitoring.drift import column_batches
+from shared.monitoring.reference import ecdf_sketch
 
 
 class FrameSource:
@@ -69,3 +70,14 @@ def test_float32_columns_sort_like_their_float64_widening() -> None:
     got, want = sorted_finite(f32), sorted_finite(f32.cast(pl.Float64))
     assert got.values.dtype == np.float64 and got.values.tolist() == want.values.tolist()
     assert (got.n_null, got.n_nonfinite) == (want.n_null, want.n_nonfinite) == (2, 3)
+
+
+@pytest.mark.parametrize("max_knots", [5, 50, 10_000])
+def test_knots_only_ks_equals_the_full_pass_on_sketched_references(max_knots: int) -> None:
+    rng = np.random.default_rng(max_knots)
+    for _ in range(40):
+        ref = np.sort(np.round(rng.normal(0, 1, int(rng.integers(1, 2_000))), int(rng.integers(0, 3))))
+        cur = np.sort(np.round(rng.normal(rng.normal(0, 0.5), 1, int(rng.integers(1, 3_000))), 1))
+        knots, cum, _, _ = ecdf_sketch(ref, max_knots)
+        full = stats.compare_numeric(knots, cum, cur).ks_statistic
+        assert stats.ks_statistic(knots, cum, cur) == pytest.approx(full, abs=1e-12)
