@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -82,7 +83,10 @@ async def _fold(client: df.DurableOrchestrationClient, instance_id: str) -> hist
 @bp.route(route="dashboard", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @handle_errors
 def dashboard_page(req: func.HttpRequest) -> func.HttpResponse:
-    """The single page (its scripts load from dashboard/assets)."""
+    """The single page (its scripts load from dashboard/assets, relative to a path without a slash)."""
+    path = urlsplit(req.url).path
+    if path.endswith("/"):  # relative asset links would resolve under .../dashboard/ otherwise
+        return func.HttpResponse(status_code=302, headers={"Location": path.rstrip("/")})
     body, content_type = dashboard.asset("index.html")
     headers = {
         "Content-Type": content_type,

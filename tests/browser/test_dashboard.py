@@ -131,6 +131,8 @@ def test_dashboard_is_protected_like_the_api(stack: LocalStack, seeded: dict[str
         page = http.get("/api/dashboard", headers=key)
         assert page.status_code == 200 and "dashboard/assets/app.js" in page.text
         assert http.get("/api/dashboard/assets/app.js").status_code == 200
+        slash = http.get("/api/dashboard/", headers=key)
+        assert slash.status_code == 302 and slash.headers["location"] == "/api/dashboard"
         for name in ("..%2Ffunction_app.py", "function_app.py", "local.settings.json", "seed.py"):
             assert http.get(f"/api/dashboard/assets/{name}").status_code == 404, name
         bad = http.get(f"/api/dashboard/runs/{run_id}/timeline", params={"part": "x"}, headers=key)
