@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -44,18 +45,27 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String).alias(name)
 
 
-def read_parquet_batches(source: bytes | Path, chunk_rows: int, text: list[str]) -> Iterator[pl.DataFrame]:
-    """Batches with stripped names; ``text`` columns cleaned as text, the rest normalised; ``ROW`` first."""
-    with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as stream:
-        next_row = 1
-        for batch in pq.ParquetFile(stream).iter_batches(batch_size=chunk_rows):
-            df = pl.DataFrame(batch)
-            df = df.rename({c: c.strip() for c in df.columns})
-            df = df.with_columns(
-                _as_text(c, dtype) if c in text and dtype != pl.String else normalise_typed(c, dtype)
-                for c, dtype in df.schema.items()
-                if dtype != pl.String
-            ).with_columns(clean_text(c) for c in text)
-            rows = pl.int_range(next_row, next_row + df.height, dtype=pl.Int64, eager=True).alias(ROW)
-            next_row += df.height
-            yield df.with_columns(rows).select(ROW, *df.columns)
+def read_parquet_batches(
+    source: bytes | Path | BinaryIO, chunk_rows: int, text: list[str]
+) -> Iterator[pl.DataFrame]:
+    """Batches with stripped names; ``text`` columns cleaned as text, the rest normalised; ``ROW`` first.
+
+    ``source`` may be an open seekable stream (a blob range reader): only the row groups read
+    are fetched.
+    """
+    if isinstance(source, bytes | Path):
+        with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as stream:
+            yield from read_parquet_batches(stream, chunk_rows, text)
+        return
+    next_row = 1
+    for batch in pq.ParquetFile(source).iter_batches(batch_size=chunk_rows):
+        df = pl.DataFrame(batch)
+        df = df.rename({c: c.strip() for c in df.columns})
+        df = df.with_columns(
+            _as_text(c, dtype) if c in text and dtype != pl.String else normalise_typed(c, dtype)
+            for c, dtype in df.schema.items()
+            if dtype != pl.String
+        ).with_columns(clean_text(c) for c in text)
+        rows = pl.int_range(next_row, next_row + df.height, dtype=pl.Int64, eager=True).alias(ROW)
+        next_row += df.height
+        yield df.with_columns(rows).select(ROW, *df.columns)

@@ -11,6 +11,7 @@ histograms use numpy's uniform-bin fast path.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated, Literal
 
 import numpy as np
@@ -226,3 +227,22 @@ def profile_frame(
         else:
             columns[c] = _categorical(frame, c, top_n)
     return DatasetProfile(rows=frame.height, dataset_version=dataset_version, columns=columns)
+
+
+def profile_columns(
+    names: Sequence[str],
+    read: Callable[[list[str]], pl.DataFrame],
+    *,
+    rows: int,
+    group: int = 8,
+    bins: int = DEFAULT_BINS,
+    top_n: int = DEFAULT_TOP_N,
+    dataset_version: str = "",
+) -> DatasetProfile:
+    """``profile_frame`` of a table read ``group`` columns at a time (equal: each column's profile
+    depends on its own values only, in any order), so memory holds a few columns, never the table."""
+    columns: dict[str, ColumnProfile] = {}
+    for start in range(0, len(names), group):
+        part = read(list(names[start : start + group]))
+        columns.update(profile_frame(part, bins=bins, top_n=top_n).columns)
+    return DatasetProfile(rows=rows, dataset_version=dataset_version, columns=columns)

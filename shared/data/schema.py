@@ -64,6 +64,78 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+class SchemaAccumulator:
+    """Infers a baseline from typed rows added batch by batch; the result equals ``infer_schema`` of all.
+
+    Memory is bounded by the columns, not the rows: null counts, finite min/max, and for text
+    columns the distinct values until they pass ``max_categories`` (a ``category`` column keeps
+    them all: its set is the baseline).
+    """
+
+    def __init__(
+        self,
+        schema: Mapping[str, pl.DataType],
+        *,
+        dtypes: Mapping[str, ColumnType] | None = None,
+        max_categories: int = MAX_CATEGORIES,
+    ) -> None:
+        self.names = [c for c in schema if c != ROW]
+        self.schema = dict(schema)
+        self.kinds = {c: (dtypes or {}).get(c) or type_of(schema[c]) for c in self.names}
+        self.max_categories = max_categories
+        self.rows = 0
+        self.nulls = dict.fromkeys(self.names, 0)
+        self.low: dict[str, float | None] = dict.fromkeys(self.names)
+        self.high: dict[str, float | None] = dict.fromkeys(self.names)
+        #: Distinct values per text column; None once a non-category column has too many to list.
+        self.distinct: dict[str, set[str] | None] = {
+            c: set() for c in self.names if self.kinds[c] in ("string", "category")
+        }
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Count one batch of rows (``ROW`` ignored)."""
+        self.rows += frame.height
+        if not self.names or frame.height == 0:
+            return
+        exprs: list[pl.Expr] = []
+        for c in self.names:
+            exprs.append(pl.col(c).null_count().alias(f"{c}\x00nulls"))
+            if self.schema[c].is_numeric():
+                finite = pl.col(c).filter(pl.col(c).cast(pl.Float64).is_finite())
+                exprs.append(finite.min().cast(pl.Float64).alias(f"{c}\x00min"))
+                exprs.append(finite.max().cast(pl.Float64).alias(f"{c}\x00max"))
+        stats = frame.select(exprs).row(0, named=True)
+        for c in self.names:
+            self.nulls[c] += int(stats[f"{c}\x00nulls"])
+            low, high = _finite(stats.get(f"{c}\x00min")), _finite(stats.get(f"{c}\x00max"))
+            if low is not None:
+                known = self.low[c]
+                self.low[c] = low if known is None else min(known, low)
+            if high is not None:
+                known = self.high[c]
+                self.high[c] = high if known is None else max(known, high)
+        for c, seen in self.distinct.items():
+            if seen is None:
+                continue
+            seen.update(str(v) for v in frame[c].drop_nulls().unique().to_list())
+            if self.kinds[c] != "category" and len(seen) > self.max_categories:
+                self.distinct[c] = None  # open: no category set, and nothing more to keep
+
+    def finish(self, *, target: str | None = None, dataset_version: str = "") -> BaselineSchema:
+        """The baseline of every row added."""
+        columns: dict[str, ColumnSchema] = {}
+        for c in self.names:
+            seen = self.distinct.get(c)
+            columns[c] = ColumnSchema(
+                type=self.kinds[c],
+                nullable=self.nulls[c] > 0,
+                min=self.low[c],
+                max=self.high[c],
+                categories=sorted(seen) if seen is not None and c in self.distinct else None,
+            )
+        return BaselineSchema(columns=columns, target=target, dataset_version=dataset_version, rows=self.rows)
+
+
 def infer_schema(
     frame: pl.DataFrame,
     *,
@@ -73,29 +145,6 @@ def infer_schema(
     max_categories: int = MAX_CATEGORIES,
 ) -> BaselineSchema:
     """Infer a baseline from a typed frame; ``dtypes`` keeps declared names such as ``category``."""
-    names = [c for c in frame.columns if c != ROW]
-    schema = frame.schema  # once: each frame.schema call costs a pass over all columns
-    exprs: list[pl.Expr] = []
-    for c in names:
-        exprs.append(pl.col(c).null_count().alias(f"{c}\x00nulls"))
-        if schema[c].is_numeric():
-            finite = pl.col(c).filter(pl.col(c).cast(pl.Float64).is_finite())
-            exprs.append(finite.min().cast(pl.Float64).alias(f"{c}\x00min"))
-            exprs.append(finite.max().cast(pl.Float64).alias(f"{c}\x00max"))
-    stats = frame.select(exprs).row(0, named=True) if names else {}
-    columns: dict[str, ColumnSchema] = {}
-    for c in names:
-        kind = (dtypes or {}).get(c) or type_of(schema[c])
-        categories = None
-        if kind in ("string", "category"):
-            distinct = frame[c].drop_nulls().unique()
-            if kind == "category" or distinct.len() <= max_categories:
-                categories = sorted(str(v) for v in distinct.to_list())
-        columns[c] = ColumnSchema(
-            type=kind,
-            nullable=stats[f"{c}\x00nulls"] > 0,
-            min=_finite(stats.get(f"{c}\x00min")),
-            max=_finite(stats.get(f"{c}\x00max")),
-            categories=categories,
-        )
-    return BaselineSchema(columns=columns, target=target, dataset_version=dataset_version, rows=frame.height)
+    acc = SchemaAccumulator(frame.schema, dtypes=dtypes, max_categories=max_categories)
+    acc.add(frame)
+    return acc.finish(target=target, dataset_version=dataset_version)

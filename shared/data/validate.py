@@ -23,30 +23,20 @@ failing rows are filtered from two columns, never from the whole (possibly wide)
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Mapping
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.data.checks import (
-    Check,
-    baseline_checks,
-    conform,
-    expectation_checks,
-    failures,
-    non_finite_checks,
-)
-from shared.data.ingest import ISSUE_SCHEMA, IngestResult
-from shared.data.schema import BaselineSchema, infer_schema
+from shared.data.ingest import IngestResult
+from shared.data.schema import BaselineSchema
 from shared.data.types import ROW
+from shared.data.validate_stream import DEFAULT_RANGE_TOLERANCE, StreamValidator, summarise
 from shared.errors import DataRejectedError
 from shared.pipeline.sections import ColumnType, Expectations
 from shared.pipeline.spec import PipelineSpec
-
-#: Baseline ranges are widened by this share of their span before values count as out of range.
-DEFAULT_RANGE_TOLERANCE = 0.1
-_NULL_REASONS = ("missing target", "null: baseline had no nulls", "expectation: not_null")
 
 
 class ValidationResult(BaseModel):
@@ -87,45 +77,6 @@ class ValidationResult(BaseModel):
             raise DataRejectedError("dataset rejected: " + "; ".join(self.reasons))
 
 
-def _missing_columns(
-    frame: pl.DataFrame, target: str, expectations: Expectations, baseline: BaselineSchema | None
-) -> list[str]:
-    wanted = [target, *expectations.columns, *(baseline.columns if baseline else [])]
-    present = set(frame.columns)
-    return sorted({c for c in wanted if c not in present})
-
-
-def _drop_parse_nulls(failed: pl.DataFrame) -> pl.DataFrame:
-    """Drop null findings for values whose null comes from a failed parse (already reported)."""
-    typed = failed.filter(pl.col("reason").str.starts_with("type:")).select("row", "column").unique()
-    nulls = failed.filter(pl.col("reason").is_in(_NULL_REASONS))
-    others = failed.filter(~pl.col("reason").is_in(_NULL_REASONS))
-    return pl.concat([others, nulls.join(typed, on=["row", "column"], how="anti")])
-
-
-def _summarise(failed: pl.DataFrame) -> pl.DataFrame:
-    return (
-        failed.with_columns(
-            pl.format("{}: {}", pl.col("column").fill_null("*"), pl.col("reason")).alias("why")
-        )
-        .group_by("row")
-        .agg(
-            pl.len().alias("failures"),
-            pl.col("why").unique(maintain_order=True).str.join("; ").alias("reasons"),
-        )
-        .sort("row")
-    )
-
-
-def _failure_counts(failed: pl.DataFrame) -> dict[str, int]:
-    counts = (
-        failed.group_by(pl.col("column").fill_null("*"), "reason")
-        .agg(pl.col("row").n_unique().alias("rows"))
-        .sort("rows", "column", "reason", descending=[True, False, False])
-    )
-    return {f"{c}: {r}": n for c, r, n in counts.iter_rows()}
-
-
 def validate_frame(
     frame: pl.DataFrame,
     *,
@@ -140,105 +91,31 @@ def validate_frame(
     declared: Mapping[str, ColumnType] | None = None,
     range_tolerance: float = DEFAULT_RANGE_TOLERANCE,
 ) -> ValidationResult:
-    """Check typed rows (plus the issues ingest found) and decide whether the dataset is usable."""
+    """Check typed rows (plus the issues ingest found) and decide whether the dataset is usable.
+
+    One batch of ``StreamValidator``: the streaming validate step gives the same results batch by batch.
+    """
     if ROW not in frame.columns:
         frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    reasons = list(dataset_reasons or [])
-    read = rows_read if rows_read is not None else frame.height
-    width = frame.width - 1  # ROW is ours, not the file's
-    if width > expectations.max_columns:
-        reasons.append(f"{width} columns, more than max_columns {expectations.max_columns}")
-        return _rejected_whole(frame, issues, read, reject_threshold, reasons, dataset_version)
-    notes: list[str] = []
-    missing = _missing_columns(frame, target, expectations, baseline)
-    if missing:
-        reasons.append(f"missing columns: {missing}")
-    found = [issues if issues is not None else pl.DataFrame(schema=ISSUE_SCHEMA)]
-    if baseline is not None:
-        extra = [c for c in frame.columns if c != ROW and c not in baseline.columns]
-        if extra:
-            notes.append(f"extra columns not in the baseline, dropped: {extra}")
-            frame = frame.drop(extra)
-        frame, type_failures = conform(frame, baseline)
-        found.append(type_failures)
-    checks: list[Check] = []
-    schema = frame.schema  # once: each frame.schema call costs a pass over all columns
-    if target in schema:
-        checks.append((pl.col(target).is_null(), target, "missing target"))
-    for name, rule in expectations.columns.items():
-        if name in schema:
-            checks += expectation_checks(frame, name, rule, schema[name])
-    if not expectations.allow_non_finite:
-        checks += non_finite_checks(schema)
-    if baseline is not None:
-        checks += baseline_checks(frame, baseline, range_tolerance)
-    found.append(failures(frame, checks))
-    failed = _drop_parse_nulls(pl.concat(found)).sort("row", "column", "reason", nulls_last=True)
-    bad_rows = failed["row"].unique()
-    accepted = frame.filter(~pl.col(ROW).is_in(bad_rows.implode()))
-    inferred = baseline is None
-    if baseline is None:
-        baseline = infer_schema(accepted, dtypes=declared, target=target, dataset_version=dataset_version)
-    quarantined = bad_rows.len()
-    rate = quarantined / read if read else 0.0
-    if rate > reject_threshold:
-        share = f"{quarantined} of {read} rows"
-        reasons.append(f"reject rate {rate:.2%} is above the threshold {reject_threshold:.2%} ({share})")
-    if accepted.height < expectations.min_rows:
-        reasons.append(f"{accepted.height} rows accepted, fewer than min_rows {expectations.min_rows}")
-    return ValidationResult(
-        rows_read=read,
-        rows_accepted=accepted.height,
-        rows_quarantined=quarantined,
-        reject_rate=rate,
+    checker = StreamValidator(
+        frame.schema,
+        target=target,
+        expectations=expectations,
         reject_threshold=reject_threshold,
-        rejected=bool(reasons),
-        reasons=reasons,
-        notes=notes,
-        failure_counts=_failure_counts(failed),
+        rows_read=rows_read if rows_read is not None else frame.height,
         baseline=baseline,
-        baseline_inferred=inferred,
+        dataset_reasons=dataset_reasons,
+        dataset_version=dataset_version,
+        declared=declared,
+        range_tolerance=range_tolerance,
+    )
+    accepted, failed = checker.add(frame, issues)
+    totals = checker.finish()
+    return ValidationResult(
+        **dataclasses.asdict(totals) | {"baseline": totals.baseline},
         accepted=accepted,
         quarantine=failed,
-        quarantine_rows=_summarise(failed),
-    )
-
-
-def _rejected_whole(
-    frame: pl.DataFrame,
-    issues: pl.DataFrame | None,
-    read: int,
-    reject_threshold: float,
-    reasons: list[str],
-    dataset_version: str,
-) -> ValidationResult:
-    """A dataset refused as a whole before row checks: every row quarantined with the last reason."""
-    why = f"dataset: {reasons[-1]}"
-    whole = frame.select(
-        pl.col(ROW).alias("row"),
-        pl.lit(None, dtype=pl.String).alias("column"),
-        pl.lit(why).alias("reason"),
-        pl.lit(None, dtype=pl.String).alias("value"),
-    )
-    # Records ingest could not read keep their own reasons, so every record is in the quarantine.
-    unreadable = issues.filter(pl.col("column").is_null()) if issues is not None else whole.clear()
-    failed = pl.concat([whole, unreadable]).sort("row")
-    quarantined = failed["row"].n_unique()
-    return ValidationResult(
-        rows_read=read,
-        rows_accepted=0,
-        rows_quarantined=quarantined,
-        reject_rate=1.0 if read else 0.0,
-        reject_threshold=reject_threshold,
-        rejected=True,
-        reasons=reasons,
-        notes=[],
-        failure_counts=_failure_counts(failed),
-        baseline=BaselineSchema(columns={}, dataset_version=dataset_version),
-        baseline_inferred=False,
-        accepted=frame.clear(),
-        quarantine=failed,
-        quarantine_rows=_summarise(failed),
+        quarantine_rows=summarise(failed),
     )
 
 

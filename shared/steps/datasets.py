@@ -14,21 +14,33 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import polars as pl
+import pyarrow.parquet as pq
 
-from shared.data.ingest import IngestResult, ingest_source
-from shared.data.prepare import ingest_overrides, prepare_dataset
+from shared.data.bundled import bundled_csv_bytes
+from shared.data.ingest import DEFAULT_CHUNK_BYTES, ISSUE_SCHEMA, MAX_COLUMNS
+from shared.data.ingest_stream import Opener, survey, typed_parts
+from shared.data.parquet_sink import ParquetSink
+from shared.data.prepare import ingest_overrides
+from shared.data.profile import DatasetProfile, profile_columns
 from shared.data.schema import BaselineSchema
-from shared.data.split import to_parquet_bytes
-from shared.errors import NotFoundError
+from shared.data.split import SPLITS, split_frame
+from shared.data.types import POLARS_TYPES, ROW
+from shared.data.validate_stream import StreamValidator, Totals
+from shared.errors import NotFoundError, ValidationError
 from shared.pipeline.sections import Source
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings, load_settings
 from shared.steps import sources
+from shared.storage.blobs import BlobRef, BlobWriter
 from shared.storage.factory import Storage
 from shared.storage.records import DatasetRecord
+
+#: Bytes of source the ingest step parses at a time (memory: a few times one chunk).
+CHUNK_BYTES = DEFAULT_CHUNK_BYTES
 
 
 def _prefix(spec: PipelineSpec, version: str) -> str:
@@ -46,12 +58,6 @@ def load_baseline(storage: Storage, pipeline: str) -> BaselineSchema | None:
     if not storage.blobs.exists("profiles", name):
         return None
     return BaselineSchema.from_json(storage.blobs.get_bytes("profiles", name))
-
-
-def _confined_source(storage: Storage, spec: PipelineSpec, settings: Settings) -> tuple[Source, bytes | None]:
-    """The source checked against the data roots/containers (file: resolved path; blob: its bytes)."""
-    source = sources.confine(spec.source, settings)
-    return source, sources.read_blob_source(storage, source, settings) if source.kind == "blob" else None
 
 
 def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
@@ -73,45 +79,90 @@ def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
     }
 
 
+def _opener(storage: Storage, source: Source, settings: Settings) -> Opener:
+    """Opens the (confined) source for reading as often as needed; a blob's reads stay on one ETag."""
+    if source.kind == "bundled":
+        data = bundled_csv_bytes(source.location)
+        return lambda: io.BytesIO(data)
+    if source.kind == "file":
+        path = Path(source.location)
+        return lambda: open(path, "rb")
+    container, name = sources.confined_blob(source.location, settings)
+    try:
+        etag = storage.blobs.open_range(container, name).etag
+    except NotFoundError:
+        raise sources.blob_refused(source.location) from None
+    return lambda: cast(BinaryIO, storage.blobs.open_range(container, name, etag=etag))
+
+
 def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = None) -> dict[str, Any]:
-    """Read and type the source; a version seen before is reused without new writes."""
+    """Read and type the source in chunks, Blob to Blob; a version seen before is reused without new writes.
+
+    The source is read twice (survey, then typed parts written as they come), so memory holds one
+    chunk whatever the size of the data; a header wider than ``expectations.max_columns`` is
+    refused before any row is parsed.
+    """
     baseline = load_baseline(storage, spec.name)
-    source, data = _confined_source(storage, spec, settings or load_settings())
-    result = ingest_source(source, data=data, overrides=ingest_overrides(spec, baseline))
-    version = result.dataset_version
+    source = sources.confine(spec.source, settings or load_settings())
+    fmt = source.resolved_format()
+    if fmt is None:  # the spec model refuses such sources
+        raise ValidationError(f"cannot tell the format of {source.location!r}", field="source.format")
+    opener = _opener(storage, source, settings or load_settings())
+    max_columns = min(MAX_COLUMNS, spec.expectations.max_columns)
+    overrides = ingest_overrides(spec, baseline)
+    found = survey(opener, format=fmt, overrides=overrides, chunk_bytes=CHUNK_BYTES, max_columns=max_columns)
+    version = found.version
     existing = storage.datasets.try_get(spec.name, version)
-    if existing is not None and _typed_alike(storage, existing, result):
+    if existing is not None and _typed_alike(storage, existing, found.dtypes):
         return dataset_summary(existing, reused=True)
     # New bytes, or the same bytes typed differently (schema_overrides changed): the typed rows
     # are rewritten and the record goes back to "ingested", so validation runs on them again.
     prefix = _prefix(spec, version)
-    ingested = storage.blobs.put_bytes(
-        "datasets", f"{prefix}/ingested.parquet", to_parquet_bytes(result.frame)
+    schema = {ROW: pl.Int64(), **{c: POLARS_TYPES[found.dtypes[c]] for c in found.columns}}
+    rows_read = 0
+    rows = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/ingested.parquet"), schema)
+    issues = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/issues.parquet"), ISSUE_SCHEMA)
+    with rows, issues:
+        for part in typed_parts(opener, found, chunk_bytes=CHUNK_BYTES):
+            rows.write(part.frame)
+            issues.write(part.issues)
+            rows_read += part.records
+    reasons = list(found.reasons)
+    if rows_read == 0 and not reasons:
+        reasons.append("no data rows (header only)")
+    meta = {
+        "dataset_version": version,
+        "format": found.format,
+        "source_bytes": found.size,
+        "rows_read": rows_read,
+        "columns": found.columns,
+        "dtypes": found.dtypes,
+        "reasons": reasons,
+    }
+    storage.blobs.put_bytes(
+        "datasets", f"{prefix}/ingest.json", json.dumps(meta).encode(), content_type="application/json"
     )
-    issues = storage.blobs.put_bytes("datasets", f"{prefix}/issues.parquet", to_parquet_bytes(result.issues))
-    meta = result.model_dump_json().encode()
-    storage.blobs.put_bytes("datasets", f"{prefix}/ingest.json", meta, content_type="application/json")
     record = DatasetRecord(
         dataset=spec.name,
         content_hash=version,
         rows=0,
-        bytes=result.source_bytes,
+        bytes=found.size,
         source=spec.source.location,
-        rows_read=result.rows_read,
+        rows_read=rows_read,
         status="ingested",
-        ingested_blob=ingested.name,
-        issues_blob=issues.name,
+        ingested_blob=f"{prefix}/ingested.parquet",
+        issues_blob=f"{prefix}/issues.parquet",
     )
     storage.datasets.upsert(record)
     return dataset_summary(record, reused=False)
 
 
-def _typed_alike(storage: Storage, record: DatasetRecord, result: IngestResult) -> bool:
+def _typed_alike(storage: Storage, record: DatasetRecord, dtypes: dict[str, Any]) -> bool:
     """Whether the stored typed rows of a version have the column types this ingest decided."""
     meta = json.loads(
         storage.blobs.get_bytes("datasets", f"{record.dataset}/{record.content_hash}/ingest.json")
     )
-    return bool(meta.get("dtypes") == result.dtypes)
+    return bool(meta.get("dtypes") == dtypes)
 
 
 def rules_key(spec: PipelineSpec) -> str:
@@ -124,16 +175,115 @@ def rules_key(spec: PipelineSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def _load_ingested(storage: Storage, record: DatasetRecord) -> IngestResult:
-    prefix = f"{record.dataset}/{record.content_hash}"
+#: Rows per batch the validate step checks at a time (memory: one batch of the typed table).
+BATCH_ROWS = 128 * 1024
+
+
+class _IssueFeed:
+    """Ingest's issues (sorted by row) handed out batch by batch: those up to a batch's last row."""
+
+    def __init__(self, issues: pq.ParquetFile) -> None:
+        self._batches = issues.iter_batches(batch_size=BATCH_ROWS)
+        self._buffer = pl.DataFrame(schema=ISSUE_SCHEMA)
+        self._done = False
+
+    def upto(self, last_row: int | None) -> pl.DataFrame:
+        """Issues of rows up to ``last_row`` (None: all that are left)."""
+        while not self._done and (
+            last_row is None or self._buffer.is_empty() or self._buffer["row"][-1] <= last_row
+        ):
+            batch = next(self._batches, None)
+            if batch is None:
+                self._done = True
+            else:
+                self._buffer = pl.concat([self._buffer, pl.DataFrame(batch).cast(pl.Schema(ISSUE_SCHEMA))])
+        if last_row is None:
+            taken, self._buffer = self._buffer, self._buffer.clear()
+            return taken
+        taken = self._buffer.filter(pl.col("row") <= last_row)
+        self._buffer = self._buffer.filter(pl.col("row") > last_row)
+        return taken
+
+
+def _checked(
+    storage: Storage, spec: PipelineSpec, version: str, baseline: BaselineSchema | None, out: str
+) -> tuple[Totals, BlobRef, dict[str, ParquetSink]]:
+    """Validate the ingested rows batch by batch, writing quarantine and splits as they come."""
+    prefix = _prefix(spec, version)
     meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
-    frame = read_frame(storage, f"{prefix}/ingested.parquet")
-    issues = read_frame(storage, f"{prefix}/issues.parquet")
-    return IngestResult(**meta, frame=frame, issues=issues)
+    rows = pq.ParquetFile(storage.blobs.open_range("datasets", f"{prefix}/ingested.parquet", verify=True))
+    found = pq.ParquetFile(storage.blobs.open_range("datasets", f"{prefix}/issues.parquet", verify=True))
+    schema = pl.DataFrame(rows.schema_arrow.empty_table()).schema
+    checker = StreamValidator(
+        schema,
+        target=spec.target,
+        expectations=spec.expectations,
+        reject_threshold=spec.reject_threshold,
+        rows_read=int(meta["rows_read"]),
+        baseline=baseline,
+        dataset_reasons=list(meta["reasons"]),
+        dataset_version=version,
+        declared=spec.schema_overrides,
+    )
+    quarantine = storage.blobs.open_write("quarantine", f"{out}.csv", content_type="text/csv")
+    splits = {
+        name: ParquetSink(storage.blobs.open_write("datasets", f"{out}/{name}.parquet")) for name in SPLITS
+    }
+    issues = _IssueFeed(found)
+    header = True
+    try:
+        batches = (pl.DataFrame(b) for b in rows.iter_batches(batch_size=BATCH_ROWS))
+        for frame in batches:
+            accepted, failed = checker.add(frame, issues.upto(int(frame[ROW][-1])))
+            header = _write_batch(quarantine, splits, accepted, failed, header, spec)
+        accepted, failed = checker.add(pl.DataFrame(schema=schema), issues.upto(None))
+        _write_batch(quarantine, splits, accepted, failed, header, spec)
+    except BaseException:
+        quarantine.abort()
+        for sink in splits.values():
+            sink.abort()
+        raise
+    quarantine.close()
+    assert quarantine.ref is not None
+    return checker.finish(), quarantine.ref, splits
+
+
+def _write_batch(
+    quarantine: BlobWriter,
+    splits: dict[str, ParquetSink],
+    accepted: pl.DataFrame,
+    failed: pl.DataFrame,
+    header: bool,
+    spec: PipelineSpec,
+) -> bool:
+    if header or failed.height:
+        quarantine.write(failed.write_csv(include_header=header).encode("utf-8"))
+    for name, part in split_frame(accepted, spec.split).items():
+        splits[name].write(part.drop(ROW))
+    return False
+
+
+def _profile(storage: Storage, refs: dict[str, BlobRef], rows: int, version: str) -> DatasetProfile:
+    """The accepted rows' profile, read back from the splits a few columns at a time (ranged reads)."""
+    files = [
+        pq.ParquetFile(storage.blobs.open_range(r.container, r.name, etag=r.etag), pre_buffer=True)
+        for r in refs.values()
+    ]
+    names = files[0].schema_arrow.names
+
+    def read(columns: list[str]) -> pl.DataFrame:
+        return pl.concat([pl.DataFrame(f.read(columns=columns)) for f in files])
+
+    return profile_columns(names, read, rows=rows, dataset_version=version)
 
 
 def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, Any]:
-    """Validate a version against the baseline + expectations; quarantine, split and profile it."""
+    """Validate a version against the baseline + expectations; quarantine, split and profile it.
+
+    Streams Blob to Blob: the typed rows are read a batch at a time, quarantine lines and split
+    rows written as each batch is checked, the profile read back from the splits a few columns
+    at a time; a rejected dataset's splits are dropped before they are committed.
+    """
     record = storage.datasets.try_get(spec.name, version)
     if record is None:
         raise NotFoundError(f"dataset {spec.name}/{version} was not ingested", field="dataset")
@@ -141,19 +291,23 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
     if record.status in ("validated", "rejected") and record.rules_key == key:
         return dataset_summary(record, reused=True)
     baseline = load_baseline(storage, spec.name)
-    prepared = prepare_dataset(_load_ingested(storage, record), spec, baseline)
-    v = prepared.validation
-    prefix = f"{_prefix(spec, version)}/{key}"
-    quarantine = storage.blobs.put_bytes(
-        "quarantine", f"{prefix}.csv", v.quarantine_csv(), content_type="text/csv"
-    )
+    out = f"{_prefix(spec, version)}/{key}"
+    v, quarantine, sinks = _checked(storage, spec, version, baseline, out)
     splits: dict[str, str] = {}
-    for split, data in prepared.splits.items():
-        splits[split] = storage.blobs.put_bytes("datasets", f"{prefix}/{split}.parquet", data).name
+    split_rows: dict[str, int] = {}
     profile_blob = None
-    if prepared.profile is not None:
+    if v.rejected:
+        for sink in sinks.values():
+            sink.abort()
+    else:
+        refs: dict[str, BlobRef] = {}
+        for name, sink in sinks.items():
+            sink.close()
+            ref = sink.target.ref  # type: ignore[attr-defined]
+            refs[name], splits[name], split_rows[name] = ref, ref.name, sink.rows
+        profile = _profile(storage, refs, v.rows_accepted, version)
         profile_blob = storage.blobs.put_bytes(
-            "profiles", f"{prefix}.json", prepared.profile.to_json().encode(), content_type="application/json"
+            "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
         ).name
     if v.baseline_inferred and not v.rejected:
         storage.blobs.put_bytes(
@@ -170,7 +324,7 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             "status": "rejected" if v.rejected else "validated",
             "reasons": list(v.reasons),
             "splits": splits,
-            "split_rows": dict(prepared.split_rows),
+            "split_rows": split_rows,
             "profile_blob": profile_blob,
             "quarantine_blob": quarantine.name,
             "schema_": json.loads(v.baseline.to_json()),

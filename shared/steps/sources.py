@@ -48,6 +48,10 @@ def _blob_refused(location: str) -> ValidationError:
     )
 
 
+#: The refusal of a blob source that is outside the data containers or missing (one wording).
+blob_refused = _blob_refused
+
+
 def confined_file(location: str, settings: Settings) -> Path:
     """The resolved path of a file source under a data root (a relative one: the first root with it)."""
     given = Path(location).expanduser()

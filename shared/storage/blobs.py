@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import os
 import threading
 import uuid
@@ -283,6 +284,23 @@ class BlobStore:
             raise
         return True
 
+    def open_write(
+        self,
+        container: str,
+        name: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> BlobWriter:
+        """A file-like writer that stages blocks as bytes arrive and commits on close (bounded memory)."""
+        return BlobWriter(self, container, name, content_type=content_type, metadata=metadata)
+
+    def open_range(
+        self, container: str, name: str, *, verify: bool = False, etag: str | None = None
+    ) -> BlobRangeReader:
+        """A seekable reader downloading only the ranges read, pinned to one ETag (see BlobRangeReader)."""
+        return BlobRangeReader(self, container, name, verify=verify, etag=etag)
+
     def list_names(self, container: str, prefix: str | None = None) -> Iterator[str]:
         """Blob names in ``container`` starting with ``prefix``, streamed (none when no container)."""
         validate_container_name(container)
@@ -293,3 +311,175 @@ class BlobStore:
                     yield str(item.name)
         except NotFoundError:
             return  # no container yet means no blobs
+
+
+# -- streaming ------------------------------------------------------------------------------
+# Activities read and write datasets larger than their memory: a writer stages blocks as bytes
+# arrive and commits them (with the sha256 of everything written) on close; readers download a
+# blob as a stream of chunks or by byte ranges, pinned to the ETag seen when opened, so every
+# read of one open sees the same bytes even if the blob is overwritten meanwhile.
+
+
+class BlobWriter(io.RawIOBase):
+    """A write-only file over a block blob: ``close`` commits, ``abort`` drops what was staged."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        container: str,
+        name: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+        block_size: int = CHUNK_SIZE,
+    ) -> None:
+        super().__init__()
+        validate_container_name(container)
+        validate_blob_name(name)
+        store.ensure_container(container)
+        self._store, self._container, self._name = store, container, name
+        self._blob = store._service.get_blob_client(container, name)
+        self._content_type, self._metadata = content_type, dict(metadata or {})
+        self._block_size = block_size
+        self._buffer = bytearray()
+        self._blocks: list[BlobBlock] = []
+        self._prefix = uuid.uuid4().hex  # two writers of one blob cannot mix blocks
+        self._sha = hashlib.sha256()
+        self._size = 0
+        self._aborted = False
+        self.ref: BlobRef | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._size
+
+    def write(self, data: Any) -> int:  # bytes-like
+        view = memoryview(data).cast("B")
+        self._sha.update(view)
+        self._buffer += view
+        self._size += len(view)
+        while len(self._buffer) >= self._block_size:
+            self._stage(bytes(self._buffer[: self._block_size]))
+            del self._buffer[: self._block_size]
+        return len(view)
+
+    def _stage(self, block: bytes) -> None:
+        block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):08d}".encode()).decode()
+        with mapped_errors("blob", f"blob {self._container}/{self._name}"):
+            self._store._writing(self._container, lambda: self._blob.stage_block(block_id, block))
+        self._blocks.append(BlobBlock(block_id=block_id))
+
+    def abort(self) -> None:
+        """Close without committing (staged blocks expire unused)."""
+        self._aborted = True
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if not self._aborted:
+                if self._buffer:
+                    self._stage(bytes(self._buffer))
+                    self._buffer.clear()
+                digest = self._sha.hexdigest()
+                settings = ContentSettings(content_type=self._content_type) if self._content_type else None
+                with mapped_errors("blob", f"blob {self._container}/{self._name}"):
+                    result = self._blob.commit_block_list(
+                        self._blocks,
+                        metadata={**self._metadata, SHA256_METADATA: digest},
+                        content_settings=settings,
+                    )
+                etag = str(result.get("etag", ""))
+                self.ref = BlobRef(self._container, self._name, digest, self._size, etag)
+        finally:
+            super().close()
+
+
+class BlobRangeReader(io.RawIOBase):
+    """A seekable read-only file over a blob that downloads only the byte ranges read.
+
+    Reads are pinned to the ETag seen at open: a blob overwritten meanwhile fails the read
+    instead of mixing two versions. ``verify`` first streams the whole blob once to check its
+    recorded sha256 (for blobs written by another activity).
+    """
+
+    def __init__(
+        self, store: BlobStore, container: str, name: str, *, verify: bool = False, etag: str | None = None
+    ) -> None:
+        super().__init__()
+        validate_container_name(container)
+        validate_blob_name(name)
+        self._where = f"blob {container}/{name}"
+        self._blob = store._service.get_blob_client(container, name)
+        with mapped_errors("blob", self._where):
+            props = self._blob.get_blob_properties()
+        self.size = int(props.size)
+        self.etag = etag or str(props.etag)
+        self.metadata = dict(props.metadata or {})
+        self._pos = 0
+        if verify:
+            hasher = hashlib.sha256()
+            for chunk in self.stream():
+                hasher.update(chunk)
+            _check_sha(container, name, self.metadata.get(SHA256_METADATA), hasher.hexdigest())
+
+    def _pinned(self) -> dict[str, Any]:
+        return {"etag": self.etag, "match_condition": MatchConditions.IfNotModified}
+
+    def stream(self, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes (or a range of them) as downloaded chunks, in order."""
+        if self.size == 0 or offset >= self.size:
+            return
+        with mapped_errors("blob", self._where):
+            downloader = self._blob.download_blob(offset=offset, length=length, **self._pinned())
+            yield from downloader.chunks()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        length = min(len(buffer), self.size - self._pos)
+        if length <= 0:
+            return 0
+        with mapped_errors("blob", self._where):
+            data = self._blob.download_blob(offset=self._pos, length=length, **self._pinned()).readall()
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class BlobStreamReader(io.RawIOBase):
+    """A sequential read-only file over a blob (or one byte range of it), downloaded chunk by chunk."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n

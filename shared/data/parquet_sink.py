@@ -1,0 +1,97 @@
+"""Chunked Parquet writing into any writable stream (a blob writer): one row group per frame written.
+
+The stream is committed (``close``) only when every frame was written; on an error it is
+``abort``-ed when it can be, so a half-written Parquet file is never published.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class Committable(Protocol):
+    """A writable binary stream whose ``close`` publishes what was written."""
+
+    def write(self, data: Any, /) -> int: ...
+    def tell(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class _Unclosable(io.RawIOBase):
+    """What pyarrow writes to: closing it (pyarrow does, on its close) does not publish the target."""
+
+    def __init__(self, target: Committable) -> None:
+        super().__init__()
+        self._target = target
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self._target.write(data)
+
+    def tell(self) -> int:
+        return self._target.tell()
+
+
+class ParquetSink:
+    """Writes polars frames as Parquet row groups (zstd, statistics) to ``target``, chunk by chunk.
+
+    ``schema`` may be given up front or taken from the first frame written; every frame is cast
+    to it, so chunks with the same polars types always make one consistent file.
+    """
+
+    def __init__(self, target: Committable, schema: Mapping[str, pl.DataType] | None = None) -> None:
+        self.target = target
+        self._stream = _Unclosable(target)
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        if schema is not None:
+            self._open(pl.DataFrame(schema=dict(schema)).to_arrow().schema)
+        self.rows = 0
+
+    def _open(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._writer = pq.ParquetWriter(self._stream, schema, compression="zstd", write_statistics=True)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append a frame as a row group (an empty one only fixes the schema)."""
+        table = frame.to_arrow()
+        if self._writer is None:
+            self._open(table.schema)
+        assert self._writer is not None and self._schema is not None
+        if frame.height:
+            self._writer.write_table(table.cast(self._schema))
+            self.rows += frame.height
+
+    def close(self) -> None:
+        """Finish the file (footer) and publish it."""
+        if self._writer is None:
+            self._open(pa.schema([]))
+        assert self._writer is not None
+        self._writer.close()
+        self.target.close()
+
+    def abort(self) -> None:
+        """Drop the file: nothing is published."""
+        abort = getattr(self.target, "abort", None)
+        if abort is not None:
+            abort()
+
+    def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
