@@ -25,7 +25,7 @@ from shared.settings import load_settings  # noqa: E402
 from shared.storage.factory import Storage  # noqa: E402
 
 TERMINAL = {"Succeeded", "Failed", "DataRejected", "GateRejected", "ApprovalRejected", "Cancelled"}
-OK, WAITING, REJECTED = "dash-bc", "dash-approve", "dash-gates"
+OK, WAITING, REJECTED, CRASH = "dash-bc", "dash-approve", "dash-gates", "dash-crash"
 #: The function key the browser tests' devhost is started with (the master key is LocalStack's own).
 FUNCTION_KEY = secrets.token_urlsafe(24)
 
@@ -44,6 +44,11 @@ def rejected_spec() -> dict[str, Any]:
     data = spec(REJECTED, gates={"absolute": {"accuracy": {"min": 0.9999}}})
     data["expectations"]["columns"]["mean radius"]["max"] = 22
     return data
+
+
+def crashing_trainer() -> dict[str, Any]:
+    """The example's trainer with n_estimators 0."""
+    return {**spec(CRASH)["trainer"], "params": {"n_estimators": 0}}
 
 
 def wait_for(api: ApiClient, run_id: str, statuses: set[str], timeout: float = 180) -> dict[str, Any]:
@@ -88,7 +93,8 @@ def drift(api: ApiClient, connection_string: str, run: dict[str, Any]) -> dict[s
 
 
 def seed(stack: LocalStack, api: ApiClient) -> dict[str, Any]:
-    """Three runs started together (deployed, waiting for approval, gate-rejected) and a drift check."""
+    """Four runs started together (deployed, waiting for approval, gate-rejected, training crash) and a
+    drift check."""
     started = {
         OK: api.post(f"/api/pipelines/{OK}/runs", {"spec": spec(OK)})["run_id"],
         WAITING: api.post(
@@ -96,10 +102,15 @@ def seed(stack: LocalStack, api: ApiClient) -> dict[str, Any]:
             {"spec": spec(WAITING, approval={"required": True, "timeout_hours": 1.0})},
         )["run_id"],
         REJECTED: api.post(f"/api/pipelines/{REJECTED}/runs", {"spec": rejected_spec()})["run_id"],
+        # Accepted at submission, refused by the estimator: the training job fails.
+        CRASH: api.post(f"/api/pipelines/{CRASH}/runs", {"spec": spec(CRASH, trainer=crashing_trainer())})[
+            "run_id"
+        ],
     }
     ok = wait_for(api, started[OK], {"Succeeded"})
     wait_for(api, started[WAITING], {"AwaitingApproval"})
     wait_for(api, started[REJECTED], {"GateRejected"})
+    wait_for(api, started[CRASH], {"Failed"})
     check = drift(api, str(stack.connection_string), ok)
     return {"runs": started, "drift": check}
 

@@ -1,5 +1,6 @@
 // Drives Debian's Chromium through playwright-core over every dashboard page against a real devhost.
-// Input: environment (DASH_URL, FUNCTION_KEY, ADMIN_KEY, RUN_OK, RUN_WAITING, RUN_REJECTED, OUT_DIR).
+// Input: environment (DASH_URL, FUNCTION_KEY, ADMIN_KEY, RUN_OK, RUN_WAITING, RUN_REJECTED, RUN_CRASH,
+// OUT_DIR).
 // Output: OUT_DIR/results.json {checks: {name: {ok, detail}}, console_errors: [...]} and one
 // screenshot per page in OUT_DIR. Each check records its outcome and the scenario carries on, so one
 // failure does not hide the others; the Python test asserts on the results.
@@ -123,6 +124,17 @@ await check('run_failed_reason', async () => {
   }
   await page.waitForSelector('#timeline g.row');
   await shot('run-rejected');
+  return { why };
+});
+
+await check('run_failed_error', async () => {
+  await openRun(env.RUN_CRASH);
+  await page.waitForSelector('#why.error');
+  const why = await page.textContent('#why');
+  if (!why.includes('Error') || !why.includes('n_estimators') || !why.includes('(step train)')) throw new Error(`error shown: ${why}`);
+  await page.waitForSelector('#timeline g.row[data-kind=job][data-status=failed]');
+  await page.waitForSelector('#timeline g.row[data-kind=step][data-name=train][data-status=Failed]');
+  await shot('run-failed');
   return { why };
 });
 

@@ -42,6 +42,7 @@ def browser(stack: LocalStack, seeded: dict[str, Any]) -> dict[str, Any]:
         "RUN_OK": seeded["runs"]["dash-bc"],
         "RUN_WAITING": seeded["runs"]["dash-approve"],
         "RUN_REJECTED": seeded["runs"]["dash-gates"],
+        "RUN_CRASH": seeded["runs"]["dash-crash"],
         "OUT_DIR": str(ARTIFACTS),
         "CHROMIUM": str(CHROMIUM),
     }
@@ -96,6 +97,11 @@ def test_failed_run_says_why_with_gate_numbers_and_quarantined_rows(browser: dic
     assert "accuracy" in _passed(browser, "run_failed_reason")["why"]
 
 
+def test_failed_run_shows_the_error_the_failed_step_and_the_failed_job(browser: dict[str, Any]) -> None:
+    """A training crash: the job's error, the step it failed in, the job's failed state on the timeline."""
+    assert "n_estimators" in _passed(browser, "run_failed_error")["why"]
+
+
 def test_approve_from_the_page(browser: dict[str, Any]) -> None:
     """A function key's approval is a clear 401; with the admin key the run goes on to Succeeded."""
     assert "401" in _passed(browser, "approve_from_page")["refused"]
@@ -117,7 +123,7 @@ def test_no_console_errors_and_screenshots_kept(browser: dict[str, Any]) -> None
     """No page logged an error (other than the provoked 401); every page left a screenshot."""
     assert browser["console_errors"] == []
     shots = {p.stem for p in ARTIFACTS.glob("*.png")}
-    assert {"runs", "run", "run-rejected", "run-approved", "models", "drift", "costs"} <= shots
+    assert {"runs", "run", "run-rejected", "run-failed", "run-approved", "models", "drift", "costs"} <= shots
 
 
 def test_dashboard_is_protected_like_the_api(stack: LocalStack, seeded: dict[str, Any]) -> None:
