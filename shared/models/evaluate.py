@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from shared.errors import ValidationError
-from shared.models.frames import class_indices, feature_matrix, regression_target, target_column
+from shared.models.frames import class_indices, model_inputs, regression_target, target_column
 from shared.models.gates import GateDecision, GateSpec, all_passed, apply_gates
 from shared.models.metrics import classification_metrics, regression_metrics
 from shared.models.onnx_io import LoadedModel
@@ -59,7 +59,7 @@ def latency_p95_ms(
 def prediction_metrics(model: LoadedModel, frame: pl.DataFrame, target: str, where: str) -> dict[str, float]:
     """Task metrics of ``model`` on ``frame`` (no latency, no size)."""
     sig = model.signature
-    matrix = feature_matrix(frame, sig.features, where)
+    matrix = model_inputs(frame, sig, where)
     y = target_column(frame, target, where)
     raw = predict_matrix(model, matrix)
     if raw.probabilities is not None:
@@ -81,7 +81,7 @@ def evaluate_model(
     if holdout.height == 0:
         raise ValidationError("holdout is empty", field="holdout")
     values = prediction_metrics(model, holdout, target, "holdout")
-    matrix = feature_matrix(holdout, model.signature.features, "holdout")
+    matrix = model_inputs(holdout, model.signature, "holdout")
     values["latency_p95_ms"] = latency_p95_ms(model, matrix, latency_runs)
     values["size_bytes"] = float(model.size_bytes)
     return ModelMetrics(task=model.signature.task, rows=holdout.height, values=values)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
 
 from shared.errors import ValidationError
+from shared.models.signature import ModelSignature
 
 
 def feature_matrix(frame: pl.DataFrame, features: list[str], where: str = "dataset") -> np.ndarray[Any, Any]:
@@ -25,6 +26,23 @@ def feature_matrix(frame: pl.DataFrame, features: list[str], where: str = "datas
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     if not np.isfinite(matrix).all():
         raise ValidationError(f"{where} features hold NaN or infinite values", field="features")
+    return matrix
+
+
+def model_inputs(
+    frame: pl.DataFrame, signature: ModelSignature, where: str = "dataset"
+) -> np.ndarray[Any, Any]:
+    """The model's input matrix for ``frame``: float32 (matrix models) or an object array of
+    model-ready values in feature order (raw-columns models: nulls imputed by the graph)."""
+    if signature.columns is None:
+        return feature_matrix(frame, signature.features, where)
+    from shared.training.features import Kind, to_model_frame
+
+    # parse_metadata checked every kind against FEATURE_KINDS.
+    ready = to_model_frame(frame, cast(dict[str, Kind], signature.columns), where)
+    matrix = np.empty((frame.height, len(signature.features)), dtype=object)
+    for j, name in enumerate(signature.features):
+        matrix[:, j] = ready[name].to_numpy()
     return matrix
 
 

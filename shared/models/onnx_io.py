@@ -3,7 +3,7 @@
 Pickle (and the zip containers torch/joblib use around pickles) can run code while loading, so
 such bytes are refused by looking at them, never by trying them. ONNX is protobuf: parsing it
 runs no code. Order of checks: format sniff -> sha256 -> protobuf parse + ``onnx.checker`` ->
-our contract (one float input, metadata) -> only then an ``InferenceSession``.
+our contract (inputs as the metadata says) -> only then an ``InferenceSession``.
 """
 
 from __future__ import annotations
@@ -87,12 +87,8 @@ def _tensor_infos(values: Any, skip: set[str]) -> list[TensorInfo]:
     return infos
 
 
-def signature_of(proto: onnx.ModelProto, field: str = "model") -> ModelSignature:
-    """Inputs, outputs and our metadata of a parsed model, checked against the model contract."""
-    initializers = {init.name for init in proto.graph.initializer}
-    inputs = _tensor_infos(proto.graph.input, initializers)
-    outputs = _tensor_infos(proto.graph.output, set())
-    meta = parse_metadata({p.key: p.value for p in proto.metadata_props}, field)
+def _check_matrix_input(inputs: list[TensorInfo], n_features: int, field: str) -> None:
+    """The matrix form: one float ``[batch, n_features]`` input."""
     if len(inputs) != 1:
         raise ValidationError(f"model must have exactly one input, has {len(inputs)}", field=field)
     tensor = inputs[0]
@@ -101,11 +97,39 @@ def signature_of(proto: onnx.ModelProto, field: str = "model") -> ModelSignature
             f"model input must be float [batch, n_features], is {tensor.type} {tensor.shape}", field=field
         )
     width = tensor.shape[1]
-    if isinstance(width, int) and width != len(meta["features"]):
+    if isinstance(width, int) and width != n_features:
         raise ValidationError(
-            f"model input has {width} columns but metadata names {len(meta['features'])} features",
-            field=field,
+            f"model input has {width} columns but metadata names {n_features} features", field=field
         )
+
+
+def _check_column_inputs(inputs: list[TensorInfo], columns: dict[str, str], field: str) -> None:
+    """The raw-columns form: one ``[batch, 1]`` input per feature in feature order, string for
+    categories, else float (input names may be the column names made into identifiers)."""
+    if len(inputs) != len(columns):
+        raise ValidationError(
+            f"model has {len(inputs)} inputs for {len(columns)} feature columns", field=field
+        )
+    for tensor, (name, kind) in zip(inputs, columns.items(), strict=True):
+        wanted = "string" if kind == "category" else "float"
+        if tensor.type != wanted or len(tensor.shape) != 2 or tensor.shape[1] not in (1, None):
+            raise ValidationError(
+                f"model input {tensor.name!r} (feature {name!r}) must be {wanted} [batch, 1], "
+                f"is {tensor.type} {tensor.shape}",
+                field=field,
+            )
+
+
+def signature_of(proto: onnx.ModelProto, field: str = "model") -> ModelSignature:
+    """Inputs, outputs and our metadata of a parsed model, checked against the model contract."""
+    initializers = {init.name for init in proto.graph.initializer}
+    inputs = _tensor_infos(proto.graph.input, initializers)
+    outputs = _tensor_infos(proto.graph.output, set())
+    meta = parse_metadata({p.key: p.value for p in proto.metadata_props}, field)
+    if meta["columns"] is not None:
+        _check_column_inputs(inputs, meta["columns"], field)
+    else:
+        _check_matrix_input(inputs, len(meta["features"]), field)
     wanted = PROBABILITIES if meta["task"] == "classification" else VALUE
     if wanted not in {o.name for o in outputs}:
         raise ValidationError(f"{meta['task']} model must have an output named {wanted!r}", field=field)
@@ -121,10 +145,36 @@ class LoadedModel:
     sha256: str
     size_bytes: int
 
-    def run(self, matrix: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
-        """Outputs by name for a float32 ``[rows, n_features]`` matrix."""
+    def feeds(self, matrix: np.ndarray[Any, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """Session inputs for a ``[rows, n_features]`` matrix in feature order.
+
+        A raw-columns model gets column ``j`` as its ``[rows, 1]`` input ``features[j]`` (the
+        matrix may be an object array of model-ready values: floats, NaN, strings).
+        """
+        sig = self.signature
+        if sig.columns is None:
+            return {sig.input_name: matrix.astype(np.float32, copy=False)}
+        out: dict[str, np.ndarray[Any, Any]] = {}
+        for j, (tensor, name) in enumerate(zip(sig.inputs, sig.features, strict=True)):
+            column = matrix[:, j : j + 1]
+            out[tensor.name] = column.astype(
+                object if sig.columns[name] == "category" else np.float32, copy=False
+            )
+        return out
+
+    def column_feeds(self, columns: dict[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+        """Session inputs from ``[rows, 1]`` arrays keyed by feature name (raw-columns models)."""
+        return {
+            t.name: columns[f] for t, f in zip(self.signature.inputs, self.signature.features, strict=True)
+        }
+
+    def run(
+        self, inputs: np.ndarray[Any, Any] | dict[str, np.ndarray[Any, Any]]
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """Outputs by name for a ``[rows, n_features]`` matrix or ``[rows, 1]`` arrays by feature name."""
         names = self.signature.output_names
-        values = self.session.run(names, {self.signature.input_name: matrix.astype(np.float32, copy=False)})
+        feeds = self.column_feeds(inputs) if isinstance(inputs, dict) else self.feeds(inputs)
+        values = self.session.run(names, feeds)
         return {name: np.asarray(v) for name, v in zip(names, values, strict=True)}
 
 

@@ -24,17 +24,20 @@ class RawPredictions:
     values: FloatArray | None = None
 
 
-def predict_matrix(model: LoadedModel, matrix: np.ndarray[Any, Any]) -> RawPredictions:
-    """Run the model on a float32 matrix; labels come from argmax over ``probabilities``."""
+def predict_matrix(
+    model: LoadedModel, matrix: np.ndarray[Any, Any] | dict[str, np.ndarray[Any, Any]]
+) -> RawPredictions:
+    """Run the model on a matrix (or session feeds); labels come from argmax over ``probabilities``."""
     outputs = model.run(matrix)
+    rows = len(next(iter(matrix.values()))) if isinstance(matrix, dict) else len(matrix)
     sig = model.signature
     if sig.task == "classification":
-        probs = np.asarray(outputs[PROBABILITIES], dtype=np.float64).reshape(len(matrix), -1)
+        probs = np.asarray(outputs[PROBABILITIES], dtype=np.float64).reshape(rows, -1)
         return RawPredictions(
             task=sig.task,
             classes=sig.classes,
             probabilities=probs,
             class_index=np.argmax(probs, axis=1).astype(np.int64),
         )
-    values = np.asarray(outputs[VALUE], dtype=np.float64).reshape(len(matrix))
+    values = np.asarray(outputs[VALUE], dtype=np.float64).reshape(rows)
     return RawPredictions(task=sig.task, classes=None, values=values)

@@ -23,6 +23,7 @@ from shared.pipeline.sections import (
     Trainer,
 )
 from shared.safe_parse import check_mapping, load_yaml
+from shared.training.features import FeatureRules
 
 
 class _FieldError(ValueError):
@@ -47,6 +48,9 @@ class PipelineSpec(BaseModel):
         default_factory=dict, description="Column types forced instead of inferred."
     )
     expectations: Expectations = Field(default_factory=Expectations, description="Declared data rules.")
+    features: FeatureRules = Field(
+        default_factory=FeatureRules, description="Which columns are features; drop thresholds; imputing."
+    )
     split: Split = Field(default_factory=Split, description="Train/validation/holdout split.")
     reject_threshold: float = Field(
         default=0.05, ge=0, le=1, description="Largest share of quarantined rows before the run stops."

@@ -54,6 +54,10 @@ def reference_blob_name(model: str, version: str) -> str:
 
 def _features(model: ModelRecord) -> list[str]:
     features = model.input_schema.get("features")
+    kinds = model.input_schema.get("columns")
+    if isinstance(features, list) and isinstance(kinds, dict):
+        # A raw-columns model: the inference log keeps its plain numeric features only.
+        features = [f for f in features if kinds.get(f) in ("numeric", "bool")]
     if not isinstance(features, list) or not features:
         raise ValidationError(
             f"model {model.model} {model.version} has no input_schema.features", field="input_schema"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from shared.models.frames import feature_matrix
+from shared.models.frames import model_inputs
 from shared.models.onnx_io import LoadedModel
 from shared.models.predict import predict_matrix
 from shared.monitoring import CategoricalReference, ReferenceProfile
@@ -18,7 +18,7 @@ __all__ = ["PREDICTION", "empty_frame", "prediction_column", "with_predictions"]
 
 def with_predictions(model: LoadedModel, frame: pl.DataFrame, features: list[str]) -> pl.DataFrame:
     """``features`` of ``frame`` plus the model's prediction: label (classifier) or value (regressor)."""
-    raw = predict_matrix(model, feature_matrix(frame, features, "training split"))
+    raw = predict_matrix(model, model_inputs(frame, model.signature, "training split"))
     if raw.class_index is not None and raw.classes is not None:
         classes = raw.classes
         predicted = pl.Series(prediction_column(features), [classes[int(i)] for i in raw.class_index])

@@ -126,8 +126,12 @@ class Server:
 
     def _run(
         self, model: str, record: ModelRecord, payload: Any, sample_rate: float, rollout_id: str | None
-    ) -> tuple[list[dict[str, Any]], float]:
-        """Score with one version; log sampled rows under that version; note rollout evidence."""
+    ) -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
+        """Score with one version; log sampled rows under that version; note rollout evidence.
+
+        The third value is what scoring noted besides predictions (ignored fields, nulls, unseen
+        categories, refused rows under ``partial``).
+        """
 
         def fetch() -> bytes:
             return self.storage.blobs.get_bytes("models", record.onnx_blob, expected_sha256=record.sha256)
@@ -135,7 +139,7 @@ class Server:
         loaded = self.models.get(model, record.version, record.sha256, fetch)
         started = time.perf_counter()
         try:
-            result = score(loaded, _rows(payload))
+            result = score(loaded, payload)
         except Exception as exc:
             if rollout_id is not None and not isinstance(exc, ValidationError):
                 elapsed = (time.perf_counter() - started) * 1000
@@ -146,15 +150,18 @@ class Server:
         elapsed_ms = (time.perf_counter() - started) * 1000
         predictions = [p.model_dump(exclude_none=True) for p in result.predictions]
         rows = _rows(payload)
+        if result.rows is not None and isinstance(rows, list):
+            rows = [rows[i] for i in result.rows]  # partial: only the scored rows pair with predictions
         if sample_rate > 0 and isinstance(rows, list):
-            features = list(loaded.signature.features)
+            # Raw-columns models: the log keeps the plain numeric features (nulls as NaN).
+            features = loaded.signature.numeric_features
             log_rows(self.log, model, record.version, features, rows, predictions, sample_rate)
         if rollout_id is not None:
             outputs = [p.get("label", p.get("value")) for p in predictions]
             self.telemetry.add(
                 model, rollout_id, record.version, ok=True, latency_ms=elapsed_ms, predictions=outputs
             )
-        return predictions, elapsed_ms
+        return predictions, elapsed_ms, result.model_dump(exclude_none=True, exclude={"predictions"})
 
     def score(
         self,
@@ -172,7 +179,8 @@ class Server:
         """
         key = routing.routing_key(payload, routing_key)
         route = self.route(model, alias, key)
-        predictions, elapsed_ms = self._run(model, route.served, payload, sample_rate, route.rollout_id)
+        served = route.served
+        predictions, elapsed_ms, noted = self._run(model, served, payload, sample_rate, route.rollout_id)
         shadow, rollout_id = route.shadow, route.rollout_id
         if shadow is not None and rollout_id is not None:
             copy = copy_payload(payload)
@@ -182,6 +190,7 @@ class Server:
             "version": route.served.version,
             "predictions": predictions,
             "score_ms": round(elapsed_ms, 3),
+            **noted,
         }
 
 
@@ -212,8 +221,9 @@ def log_rows(
     keep = sampled(min(len(rows), len(predictions)), sample_rate)
     if not keep:
         return 0
-    # Scoring accepted these rows, so every feature is there and is a finite number.
-    matrix = np.array([[rows[i][name] for name in features] for i in keep], dtype=np.float32)
+    # Scoring accepted these rows: each feature is a finite number, or (raw-columns models) a
+    # null or left out, which becomes NaN here.
+    matrix = np.array([[rows[i].get(name) for name in features] for i in keep], dtype=np.float32)
     outputs = [predictions[i].get("label", predictions[i].get("value")) for i in keep]
     buffer.add(model, version, features, prediction_column(features), matrix, outputs, at)
     return len(keep)

@@ -29,22 +29,9 @@ from shared.settings import Settings
 from shared.steps import scripts
 from shared.steps.datasets import read_frame
 from shared.storage.factory import Storage
+from shared.training.features import Roles, decide_roles
 from shared.training.folder import write_job_folder
 from shared.training.spec import JobSpec
-
-NUMERIC = (
-    pl.Float32,
-    pl.Float64,
-    pl.Int8,
-    pl.Int16,
-    pl.Int32,
-    pl.Int64,
-    pl.UInt8,
-    pl.UInt16,
-    pl.UInt32,
-    pl.UInt64,
-    pl.Boolean,
-)
 
 
 def work_root(settings: Settings) -> Path:
@@ -92,19 +79,41 @@ def compute_config(spec: PipelineSpec) -> dict[str, Any]:
     return spec.compute.model_dump(mode="json") if spec.compute.kind == "azureml" else {}
 
 
-def _stage(storage: Storage, spec: PipelineSpec, dataset: dict[str, Any], handoff: JobHandoff) -> None:
+def column_roles(spec: PipelineSpec, train: pl.DataFrame) -> Roles:
+    """Every column's role for this trainer; torch_mlp refuses categories and dates with a 400."""
+    roles = decide_roles(train, spec.target, spec.features)
+    other = roles.non_numeric()
+    if spec.trainer.kind == "sklearn" or not other:
+        return roles
+    if spec.trainer.kind == "torch_mlp":
+        raise ValidationError(
+            f"trainer torch_mlp takes numeric features only, and {other} are categories or dates: "
+            "use trainer kind sklearn (it encodes them inside the model) or list them in features.exclude",
+            field="features",
+        )
+    # The command trainer gets the float matrix: say which columns it does not get, and why.
+    features = {n: k for n, k in roles.features.items() if n not in other}
+    if not features:
+        raise ValidationError("the dataset has no numeric feature columns", field="features")
+    reason = "a category or date: the command trainer takes numeric columns only"
+    dropped = {**roles.dropped, **dict.fromkeys(other, reason)}
+    return Roles(target=roles.target, features=features, dropped=dropped)
+
+
+def _stage(storage: Storage, spec: PipelineSpec, dataset: dict[str, Any], handoff: JobHandoff) -> Roles:
     """Write the job folder (job.json + splits + staged script) to a scratch folder and upload it."""
     splits = dataset["splits"]
     train = read_frame(storage, splits["train"])
-    features = [c for c, dtype in train.schema.items() if c != spec.target and dtype in NUMERIC]
-    if not features:
-        raise ValidationError("the dataset has no numeric feature columns", field="features")
+    roles = column_roles(spec, train)
     with tempfile.TemporaryDirectory(prefix="mlops-stage-") as scratch:
         folder = Path(scratch) / "data"
         job = JobSpec(
             target=spec.target,
             task=spec.task,
-            features=features,
+            features=list(roles.features),
+            feature_types=dict(roles.features),
+            dropped=dict(roles.dropped),
+            numeric_impute=spec.features.numeric_impute,
             trainer=(
                 scripts.stage_script(storage, spec.trainer, folder)
                 if spec.trainer.kind == "command"
@@ -115,6 +124,7 @@ def _stage(storage: Storage, spec: PipelineSpec, dataset: dict[str, Any], handof
         holdout = read_frame(storage, splits["holdout"]) if "holdout" in splits else None
         write_job_folder(folder, job, train, read_frame(storage, splits["validation"]), holdout)
         stage_inputs(storage, handoff, folder)
+    return roles
 
 
 def _now() -> str:
@@ -160,7 +170,12 @@ def submit(
     base = job_name_for(run_id)
     handoff = JobHandoff(job=base)
     if not inputs_staged(storage, handoff):
-        _stage(storage, spec, dataset, handoff)
+        roles = _stage(storage, spec, dataset, handoff)
+        # The run shows every column's role: the features with their kinds, the dropped with why.
+        update = {"features": {"used": dict(roles.features), "dropped": dict(roles.dropped)}}
+        storage.runs.update(
+            spec.name, run_id, lambda r: r.model_copy(update={"details": {**r.details, **update}})
+        )
     attempt = _next_attempt(attempts_of(storage, spec.name, run_id))
     if attempt > 1 and spec.compute.kind == "azureml" and attempt > spec.compute.max_preemption_retries + 1:
         raise ValidationError(

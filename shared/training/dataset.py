@@ -17,6 +17,7 @@ from shared.models.frames import (
     regression_target,
     target_column,
 )
+from shared.training.features import to_model_frame
 from shared.training.spec import JobSpec, read_job_spec
 
 SPLITS = ("train", "validation", "holdout")
@@ -34,6 +35,8 @@ class TrainingData:
     y_val: np.ndarray[Any, Any]
     classes: list[Any] | None
     validation: pl.DataFrame
+    #: The train split as read (raw columns, for trainers whose graph preprocesses them).
+    train: pl.DataFrame | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -55,8 +58,16 @@ def load_training_data(data_dir: Path) -> TrainingData:
     train, val = read_split(data_dir, "train"), read_split(data_dir, "validation")
     if train.height < 2 or val.height < 1:
         raise ValidationError("train needs at least 2 rows and validation 1", field="train.parquet")
-    x_train = feature_matrix(train, spec.features, "train")
-    x_val = feature_matrix(val, spec.features, "validation")
+    if spec.trainer_type == "sklearn":
+        # Raw columns (nulls, categories, dates) go to the sklearn trainer's preprocessing graph;
+        # each is checked against its declared kind here, before any fitting.
+        to_model_frame(train, spec.feature_kinds(), "train")
+        to_model_frame(val, spec.feature_kinds(), "validation")
+        x_train = np.empty((train.height, 0), dtype=np.float32)
+        x_val = np.empty((val.height, 0), dtype=np.float32)
+    else:
+        x_train = feature_matrix(train, spec.features, "train")
+        x_val = feature_matrix(val, spec.features, "validation")
     y_train_raw = target_column(train, spec.target, "train")
     y_val_raw = target_column(val, spec.target, "validation")
     if spec.task == "classification":
@@ -69,4 +80,4 @@ def load_training_data(data_dir: Path) -> TrainingData:
         classes = None
         y_train = regression_target(y_train_raw, "train")
         y_val = regression_target(y_val_raw, "validation")
-    return TrainingData(spec, data_dir, x_train, y_train, x_val, y_val, classes, val)
+    return TrainingData(spec, data_dir, x_train, y_train, x_val, y_val, classes, val, train)

@@ -58,6 +58,9 @@ def run_job(
         target=spec.target,
         classes=data.classes,
         trainer=spec.trainer_type,
+        # The sklearn graph takes raw columns; other trainers take the float matrix.
+        columns=dict(spec.feature_kinds()) if spec.trainer_type == "sklearn" else None,
+        dropped=dict(spec.dropped),
     )
     model_bytes = stamp(output.onnx, meta)
     sha = sha256_hex(model_bytes)
@@ -72,6 +75,8 @@ def run_job(
         "task": spec.task,
         "target": spec.target,
         "features": spec.features,
+        "feature_types": spec.feature_kinds(),
+        "dropped": spec.dropped,
         "classes": data.classes,
         "rows": {"train": len(data.y_train), "validation": len(data.y_val)},
         "sha256": sha,

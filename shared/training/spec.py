@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ValidationError
 from shared.models.signature import Task
+from shared.training.features import Kind
 
 JOB_FILE = "job.json"
 TRAINERS = ("sklearn", "torch_mlp", "command")
@@ -26,6 +27,15 @@ class JobSpec(BaseModel):
     features: list[str] = Field(min_length=1, description="Numeric feature columns, in model input order.")
     trainer: dict[str, Any] = Field(description="Trainer config; 'type' is sklearn, torch_mlp or command.")
     seed: int = Field(0, description="Seed for every random choice of the trainer.")
+    feature_types: dict[str, Kind] = Field(
+        default_factory=dict, description="Feature -> numeric/bool/category/datetime; empty: all numeric."
+    )
+    dropped: dict[str, str] = Field(default_factory=dict, description="Columns not used -> reason.")
+    numeric_impute: Literal["median", "mean"] = Field("median", description="Imputing numbers and dates.")
+
+    def feature_kinds(self) -> dict[str, Kind]:
+        """Every feature's kind, in input order."""
+        return {f: self.feature_types.get(f, "numeric") for f in self.features}
 
     @property
     def trainer_type(self) -> str:

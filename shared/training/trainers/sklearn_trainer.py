@@ -1,19 +1,25 @@
-"""Builtin ``sklearn`` trainer: scaled linear models or gradient boosting, exported with skl2onnx."""
+"""Builtin ``sklearn`` trainer: linear models or gradient boosting on raw columns, exported with skl2onnx.
+
+The exported graph takes one input per feature column and does its own preprocessing
+(``shared.training.features``): impute, one-hot categories (unseen ones ignored), scale for the
+linear models. Training and serving therefore cannot skew.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
 
-from shared.models.signature import INPUT_NAME, VALUE
+from shared.errors import ValidationError
+from shared.models.signature import META_CATEGORIES, VALUE
 from shared.training.dataset import TrainingData
+from shared.training.features import Kind, initial_types, preprocessor, to_model_frame
 from shared.training.onnx_stamp import rename_output
 from shared.training.spec import validate_model
 from shared.training.trainers.base import TrainOutput
@@ -36,8 +42,10 @@ class SklearnConfig(BaseModel):
     learning_rate: float = Field(0.1, gt=0)
 
 
-def build_estimator(config: SklearnConfig, task: str, seed: int) -> Pipeline:
-    """The unfitted sklearn pipeline for ``config`` and ``task``."""
+def build_estimator(
+    config: SklearnConfig, task: str, seed: int, kinds: dict[str, Kind], numeric_impute: str = "median"
+) -> Pipeline:
+    """The unfitted pipeline: preprocessing of the raw ``kinds`` columns, then the estimator."""
     estimator: Any
     if config.model == "gradient_boosting":
         params = {
@@ -50,22 +58,33 @@ def build_estimator(config: SklearnConfig, task: str, seed: int) -> Pipeline:
             estimator = GradientBoostingClassifier(**params)
         else:
             estimator = GradientBoostingRegressor(**params)
-        # Trees do not need scaling; keep one pipeline shape so export code has one path.
-        return make_pipeline(estimator)
-    if task == "classification":
+    elif task == "classification":
         estimator = LogisticRegression(C=config.C, max_iter=config.max_iter, random_state=seed)
     else:
         estimator = Ridge(alpha=config.alpha)
-    return make_pipeline(StandardScaler(), estimator)
+    # Trees do not need scaling; the linear models do.
+    prep = preprocessor(kinds, scale=config.model != "gradient_boosting", numeric_impute=numeric_impute)
+    return Pipeline([("preprocess", prep), ("model", estimator)])
 
 
-def export(pipeline: Pipeline, n_features: int, task: str) -> bytes:
-    """ONNX bytes: ``label`` + ``probabilities`` (no zipmap) for classifiers, ``value`` for regressors."""
+def seen_categories(pipeline: Pipeline) -> dict[str, list[str]]:
+    """Category feature -> the values its fitted one-hot encoder knows (``""`` is "missing")."""
+    prep = pipeline.named_steps["preprocess"]
+    for name, encoder, columns in prep.transformers_:
+        if name == "category":
+            return {
+                str(c): [str(v) for v in cats] for c, cats in zip(columns, encoder.categories_, strict=True)
+            }
+    return {}
+
+
+def export(pipeline: Pipeline, kinds: dict[str, Kind], task: str) -> bytes:
+    """ONNX bytes: one input per column; ``label`` + ``probabilities`` (no zipmap) or ``value``."""
     final = pipeline.steps[-1][1]
     options = {id(final): {"zipmap": False}} if task == "classification" else None
-    proto: Any = to_onnx(
-        pipeline, initial_types=[(INPUT_NAME, FloatTensorType([None, n_features]))], options=options
-    )
+    proto: Any = to_onnx(pipeline, initial_types=initial_types(kinds), options=options)
+    # The categories seen in training, so scoring can count unseen ones (stamp keeps this key).
+    proto.metadata_props.add(key=META_CATEGORIES, value=json.dumps(seen_categories(pipeline)))
     if task == "regression":
         rename_output(proto, proto.graph.output[0].name, VALUE)
     return bytes(proto.SerializeToString())
@@ -74,15 +93,18 @@ def export(pipeline: Pipeline, n_features: int, task: str) -> bytes:
 def fit(data: TrainingData) -> Pipeline:
     """The fitted pipeline for the job (exposed so tests can compare it with its ONNX export)."""
     config: SklearnConfig = validate_model(SklearnConfig, data.spec.trainer, "job.trainer")
-    pipeline = build_estimator(config, data.spec.task, data.spec.seed)
-    pipeline.fit(data.x_train, data.y_train)
+    if data.train is None:
+        raise ValidationError("the sklearn trainer needs the raw train split", field="train.parquet")
+    kinds = data.spec.feature_kinds()
+    pipeline = build_estimator(config, data.spec.task, data.spec.seed, kinds, data.spec.numeric_impute)
+    pipeline.fit(to_model_frame(data.train, kinds, "train"), data.y_train)
     return pipeline
 
 
 def train(data: TrainingData) -> TrainOutput:
     """Fit on train, export to ONNX."""
     pipeline = fit(data)
-    onnx_bytes = export(pipeline, data.x_train.shape[1], data.spec.task)
+    onnx_bytes = export(pipeline, data.spec.feature_kinds(), data.spec.task)
     return TrainOutput(
         onnx=onnx_bytes, epochs=1, device="cpu", extra={"estimator": str(pipeline.steps[-1][1])}
     )

@@ -83,9 +83,11 @@ def test_sha256_mismatch_raises_before_any_session(classifier, monkeypatch: pyte
 
 def test_signature_reads_inputs_outputs_and_metadata(classifier) -> None:
     sig = classifier.model.signature
-    assert sig.input_name == "input"
-    assert sig.inputs[0].type == "float" and sig.inputs[0].shape == [None, 30]
-    assert sig.features[0] == "mean_radius" and len(sig.features) == 30
+    # The sklearn trainer's raw-columns contract: one float [batch, 1] input per numeric column.
+    assert [t.name for t in sig.inputs] == sig.features and len(sig.features) == 30
+    assert sig.features[0] == "mean_radius"
+    assert all(t.type == "float" and t.shape == [None, 1] for t in sig.inputs)
+    assert sig.columns == dict.fromkeys(sig.features, "numeric") and sig.dropped == {}
     assert sig.task == "classification" and sig.classes == [0, 1] and sig.target == "target"
     assert set(sig.output_names) == {"label", "probabilities"}
     assert signature_of(parse_onnx(classifier.data)) == sig, "read without a session, the same signature"

@@ -12,9 +12,11 @@ import onnx
 import polars as pl
 import pytest
 
+from shared.models.frames import model_inputs
 from shared.models.onnx_io import load_model, sha256_hex
 from shared.models.predict import predict_matrix
 from shared.training.dataset import load_training_data
+from shared.training.features import to_model_frame
 from shared.training.job import main, run_job
 from shared.training.trainers import sklearn_trainer
 
@@ -31,12 +33,14 @@ def test_classifier_onnx_matches_sklearn(
     result = run_job(data_dir, tmp_path / "out")
 
     data = load_training_data(data_dir)
-    expected = sklearn_trainer.fit(data).predict_proba(data.x_val)
+    x_val = to_model_frame(data.validation, data.spec.feature_kinds())
+    expected = sklearn_trainer.fit(data).predict_proba(x_val)
     onnx_bytes = (tmp_path / "out" / "model.onnx").read_bytes()
     loaded = load_model(onnx_bytes, expected_sha256=result.sha256)
-    raw = predict_matrix(loaded, data.x_val)
+    raw = predict_matrix(loaded, model_inputs(data.validation, loaded.signature))
     np.testing.assert_allclose(raw.probabilities, expected, atol=1e-4)
-    out = loaded.run(data.x_val)
+    # An all-numeric float32 matrix still scores a raw-columns model (column j -> input j).
+    out = loaded.run(x_val.to_numpy())
     assert set(out) == {"label", "probabilities"}  # zipmap disabled: plain tensors
     np.testing.assert_array_equal(out["label"], np.argmax(expected, axis=1))
 
@@ -55,9 +59,9 @@ def test_regressor_onnx_matches_sklearn(diabetes: pl.DataFrame, make_job, tmp_pa
     result = run_job(data_dir, tmp_path / "out")
 
     data = load_training_data(data_dir)
-    expected = sklearn_trainer.fit(data).predict(data.x_val)
+    expected = sklearn_trainer.fit(data).predict(to_model_frame(data.validation, data.spec.feature_kinds()))
     loaded = load_model((tmp_path / "out" / "model.onnx").read_bytes(), expected_sha256=result.sha256)
-    raw = predict_matrix(loaded, data.x_val)
+    raw = predict_matrix(loaded, model_inputs(data.validation, loaded.signature))
     np.testing.assert_allclose(raw.values, expected, rtol=1e-4, atol=1e-2)
     assert loaded.signature.output_names == ["value"]
     validation = result.metrics["validation"]
@@ -76,7 +80,9 @@ def test_signature_is_recorded_in_onnx_and_json(
     assert meta["mlops.task"] == "classification"
     signature = json.loads((tmp_path / "out" / "signature.json").read_text())
     assert signature["features"] == features and signature["sha256"] == result.sha256
-    assert signature["inputs"] == [{"name": "input", "type": "float", "shape": [None, len(features)]}]
+    assert signature["inputs"] == [{"name": f, "type": "float", "shape": [None, 1]} for f in features]
+    assert signature["columns"] == dict.fromkeys(features, "numeric")
+    assert json.loads(meta["mlops.columns"]) == signature["columns"]
 
 
 def test_job_entry_point_runs_as_a_process(diabetes: pl.DataFrame, make_job, tmp_path: Path) -> None:
