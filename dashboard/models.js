@@ -13,6 +13,21 @@ function lineageOf(model, v) {
     ${aliases.length || deployments.length ? html`<span class="arrow">→</span>${aliases}${deployments}` : ''}</div>`;
 }
 
+// The latest rollout of the deployment alias: strategy, candidate vs production, share, checks.
+function rolloutOf(m) {
+  const r = m.rollout;
+  if (!r) return html`<p class="muted">No rollout recorded for <strong>${m.deployment_alias}</strong> (deployed directly).</p>`;
+  const share = Math.round((r.share || 0) * 100);
+  const checks = (r.checks || []).slice(-5).map((c) => html`<li class="mono">${Object.entries(c)
+    .filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => `${k}=${typeof v === 'number' ? num(v, 4) : v}`).join('  ')}</li>`);
+  return html`<div class="rollout" id="rollout-${m.name}"><div class="facts">
+      <div><span>Rollout (${m.deployment_alias})</span>${badge(r.status)} ${r.strategy}</div>
+      <div><span>Candidate / production</span>v${r.candidate} / ${r.production ? `v${r.production}` : '-'}</div>
+      <div><span>Candidate share (step ${r.step} of ${r.steps})</span><div class="bar-cell"><div style="width:${share}%"></div></div>${share}%</div>
+      <div><span>Started / ended (UTC)</span>${when(r.started_at)} / ${when(r.ended_at) || '-'}</div></div>
+    ${r.reason ? html`<p>${r.reason}</p>` : ''}${checks.length ? html`<p class="muted">Bake checks (newest last):</p><ul class="muted">${checks}</ul>` : ''}</div>`;
+}
+
 function card(m, metric) {
   const versions = [...m.versions].reverse();
   const names = [...new Set(m.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
@@ -26,6 +41,7 @@ function card(m, metric) {
   const aliasList = Object.entries(m.aliases).map(([a, ver]) => html`<span class="node"><strong>${a}</strong> → v${ver}</span> `);
   return html`<div class="card model" data-model="${m.name}"><h2>${m.name}</h2>
     <div class="lineage">Aliases: ${aliasList.length ? aliasList : html`<span class="muted">none</span>`}</div>
+    ${rolloutOf(m)}
     <div style="margin:8px 0"><label class="muted">Metric <select class="metric">${names.map((n) => html`<option ${n === chosen ? 'selected' : ''}>${n}</option>`)}</select></label>
       <span class="muted">(red points: a version behind an alias)</span></div>${chart}
     <table><thead><tr><th>Version</th><th>Aliases</th><th>Lineage: dataset → run → model → alias / deployment</th><th class="num">${chosen}</th><th>Registered (UTC)</th></tr></thead>

@@ -166,7 +166,20 @@ def lineage(storage: Storage) -> list[dict[str, Any]]:
                     }
                 )
         entry["versions"].sort(key=lambda v: v["version"], reverse=True)
+        entry.update(_rollout(storage, name))
     return [models[name] for name in sorted(models)]
+
+
+def _rollout(storage: Storage, model: str) -> dict[str, Any]:
+    """The model's deployment alias and its latest rollout (None when it never had one)."""
+    from shared.steps import current_spec, rollout  # only when the models page asks
+
+    alias = current_spec.deployment_alias(storage, model)
+    try:
+        described = rollout.describe(storage, model, alias)
+    except NotFoundError:  # nothing deployed at the alias yet
+        return {"deployment_alias": alias, "rollout": None}
+    return {"deployment_alias": alias, "rollout": described["rollout"]}
 
 
 def _budgets(storage: Storage) -> dict[str, float]:

@@ -175,6 +175,9 @@ await check('models_page', async () => {
   if (!href.includes(encodeURIComponent(env.RUN_OK)) && !href.includes('dash-bc')) throw new Error(`lineage links ${href}`);
   const text = await page.textContent('.model[data-model="dash-bc"]');
   if (!text.includes('production')) throw new Error('no production alias shown');
+  if (!text.includes('No rollout recorded for production') && !text.includes('Rollout (production)')) {
+    throw new Error('no rollout state shown');
+  }
   await shot('models');
   return { href };
 });

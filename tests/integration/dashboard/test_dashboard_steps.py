@@ -88,6 +88,23 @@ def test_lineage_joins_versions_aliases_and_deployments(storage: Storage, unique
     assert newest["run_id"] == "run-2" and newest["dataset_version"] == "ds-000002"
     assert newest["aliases"] == ["production"] and newest["deployments"][0]["status"] == "Promoted"
     assert entry["versions"][1]["aliases"] == [] and entry["aliases"] == {"production": "000002"}
+    assert entry["deployment_alias"] == "production" and entry["rollout"] is None  # deployed directly
+    from shared.steps import rollout
+
+    rollout.repository(storage).upsert(
+        rollout.RolloutRecord(
+            model=model,
+            alias="production",
+            rollout_id="r1",
+            candidate="000002",
+            production="000001",
+            share=0.25,
+            step=1,
+            steps=4,
+        )
+    )
+    [entry] = [m for m in dashboard.lineage(storage) if m["name"] == model]
+    assert entry["rollout"]["status"] == rollout.BAKING and entry["rollout"]["share"] == 0.25
 
 
 def test_assets_are_the_shipped_files_only() -> None:
