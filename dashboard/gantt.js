@@ -51,6 +51,31 @@ export class Gantt {
     this.el.insertAdjacentHTML('beforeend', `<svg class="gantt axis" width="${this.width}" height="24" style="position:sticky;top:0;background:#fff">${ticks}</svg>`);
   }
 
+  // The whole history at a glance (spans started per interval, by kind; failures in red) while the
+  // rows arrive a page at a time.
+  overview(density, start, end) {
+    const kinds = Object.keys(density).filter((k) => k !== 'failed');
+    if (!kinds.length || start === null || end === null) return;
+    const n = density[kinds[0]].length, h = 36, step = (end - start) / n;
+    const totals = Array.from({ length: n }, (_, i) => kinds.reduce((s, k) => s + density[k][i], 0));
+    const top = Math.max(...totals, 1);
+    let bars = '';
+    for (let i = 0; i < n; i++) {
+      let y = h;
+      const x0 = this.x(start + i * step), w = Math.max(this.x(start + (i + 1) * step) - x0 - 0.5, 1);
+      for (const k of kinds) {
+        const v = density[k][i];
+        if (!v) continue;
+        const bh = (v / top) * (h - 4);
+        y -= bh;
+        bars += `<rect x="${x0}" y="${y}" width="${w}" height="${bh}" fill="${KIND[k] || '#4a5568'}"><title>${esc(k)}: ${v}</title></rect>`;
+      }
+      if (density.failed && density.failed[i]) bars += `<rect x="${x0}" y="${h}" width="${w}" height="4" fill="${STATUS.Failed}"><title>failed: ${density.failed[i]}</title></rect>`;
+    }
+    this.el.insertAdjacentHTML('beforeend', `<svg class="gantt overview" width="${this.width}" height="${h + 6}">` +
+      `<text class="lane" x="4" y="14">Whole history: spans started</text><text class="lane" x="4" y="28">per interval (max ${top})</text>${bars}</svg>`);
+  }
+
   lane(title) {
     this.el.insertAdjacentHTML('beforeend', `<svg class="gantt" width="${this.width}" height="${ROW + 4}"><text class="lane" x="4" y="${ROW - 2}">${esc(title)}</text>` +
       `<line x1="0" x2="${this.width}" y1="${ROW + 2}" y2="${ROW + 2}" stroke="#e2e8f0"/></svg>`);

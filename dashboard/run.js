@@ -118,12 +118,13 @@ async function timeline(runId, el, detailEl, pages) {
   const steps = run.steps || [];
   const starts = [run.start_ms, train?.start_ms, ...steps.map((s) => s.start)].filter((x) => x);
   const ends = [run.end_ms, train?.end_ms, ...steps.map((s) => s.end)].filter((x) => x);
-  const info = html`<p class="muted" id="timeline-info">${run.total_events} history events, ${run.total_spans} spans in the run's instance${train ? html`; training job instance: ${train.total_events} events, ${train.total_spans} spans` : ''}. Click a bar for its input/output.</p>
+  const info = html`<p class="muted" id="timeline-info">${run.total_events} history events, ${run.total_spans} spans in the run's instance${train && train.runtime_status ? html`; training job instance: ${train.total_events} events, ${train.total_spans} spans` : ''}. Click a bar for its input/output.</p>
     <div class="legend">${LEGEND.map(([n, c]) => html`<span><i style="background:${c}"></i>${n}</span>`)}</div>`;
   el.insertAdjacentHTML('beforebegin', info.s);
   const show = (part, index) => eventDetail(runId, part, index, detailEl);
   const now = Date.now();
   const gantt = new Gantt(el, starts.length ? Math.min(...starts) : now, ends.length ? Math.max(...ends) : now, show);
+  if (run.total_spans > PAGE) gantt.overview(run.density || {}, run.start_ms, run.end_ms);
   gantt.lane('Pipeline steps (run record)');
   gantt.add(steps, 'run');
   if (train && train.items.length) {

@@ -23,6 +23,8 @@ DEFAULT_PAGE = 200
 MAX_PAGE = 1000
 #: An event's input/output shown on demand is cut here (a model's metrics fit; a dataset would not).
 MAX_DETAIL_CHARS = 64_000
+#: Intervals of the whole-history overview (spans started per interval, by kind).
+DENSITY_BUCKETS = 120
 #: Runtime statuses after which a history never changes (safe to cache).
 ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 #: Which activity's results are training-job polls (their ``state`` becomes the job's lane).
@@ -61,6 +63,7 @@ class FoldedHistory:
     start_ms: int | None = None
     end_ms: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    density: dict[str, list[int]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the pages: status, bounds, totals and per-type counts."""
@@ -73,6 +76,7 @@ class FoldedHistory:
             "total_events": len(self.events),
             "total_spans": len(self.spans),
             "event_counts": self.counts,
+            "density": self.density,
         }
 
 
@@ -162,7 +166,24 @@ def fold(
             )
     if times:
         folded.start_ms, folded.end_ms = min(times), max(times)
+        folded.density = density(folded.spans, folded.start_ms, folded.end_ms)
     return folded
+
+
+def density(spans: list[dict[str, Any]], start: int, end: int) -> dict[str, list[int]]:
+    """Spans started per interval of [start, end], by kind, plus the failed ones: the whole history
+    at a glance while the rows themselves arrive a page at a time."""
+    width = max(end - start, 1)
+    out: dict[str, list[int]] = {}
+    for span in spans:
+        at = span.get("start")
+        if at is None:
+            continue
+        i = min(DENSITY_BUCKETS - 1, max(0, (at - start) * DENSITY_BUCKETS // width))
+        out.setdefault(span["kind"], [0] * DENSITY_BUCKETS)[i] += 1
+        if span.get("status") == "Failed":
+            out.setdefault("failed", [0] * DENSITY_BUCKETS)[i] += 1
+    return out
 
 
 def job_states(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -57,6 +57,9 @@ def test_fold_makes_spans_with_durations_retries_timers_and_events() -> None:
     assert folded.end_ms - folded.start_ms == 23000
     assert folded.counts["TaskCompleted"] == 2 and len(folded.events) == len(HISTORY)
     assert "Result" not in json.dumps(folded.events)  # slim: no payloads
+    overview = folded.summary()["density"]
+    assert sum(overview["activity"]) == 3 and sum(overview["failed"]) == 1 and sum(overview["timer"]) == 2
+    assert overview["activity"][0] == 0 and len(overview["activity"]) == h.DENSITY_BUCKETS
 
 
 def test_job_states_merge_polls_into_segments() -> None:
