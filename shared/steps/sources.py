@@ -176,8 +176,11 @@ def _columns(storage: Storage, source: Source, settings: Settings) -> list[str] 
     return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
 
 
-def check_source(storage: Storage, source: Source, target: str, settings: Settings) -> Source:
-    """Refuse a source outside the data roots/containers or missing, or without the target column."""
+def check_source(
+    storage: Storage, source: Source, target: str, settings: Settings, *, max_columns: int | None = None
+) -> Source:
+    """Refuse a source outside the data roots/containers or missing, without the target column, or
+    (given the spec's ``expectations.max_columns``) with a wider header."""
     if source.kind == "bundled":
         return source
     confined = confine(source, settings)
@@ -189,6 +192,11 @@ def check_source(storage: Storage, source: Source, target: str, settings: Settin
         raise ValidationError(
             f"source {source.location!r} cannot be read as {confined.resolved_format()}: {exc}", field=FIELD
         ) from None
+    if columns is not None and max_columns is not None and len(columns) > max_columns:
+        raise ValidationError(
+            f"the source header has {len(columns)} columns, more than expectations.max_columns {max_columns}",
+            field="expectations.max_columns",
+        )
     if columns is not None and target not in columns:
         shown = columns if len(columns) <= 20 else [*columns[:20], "..."]
         raise ValidationError(
