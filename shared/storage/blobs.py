@@ -10,6 +10,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -348,6 +349,10 @@ class BlobWriter(io.RawIOBase):
         self._size = 0
         self._aborted = False
         self.ref: BlobRef | None = None
+        # One background upload at a time overlaps the network with producing the next block;
+        # waiting for it before the next submit bounds memory to two blocks.
+        self._uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blob-writer")
+        self._pending: Future[None] | None = None
 
     def writable(self) -> bool:
         return True
@@ -367,9 +372,18 @@ class BlobWriter(io.RawIOBase):
 
     def _stage(self, block: bytes) -> None:
         block_id = base64.b64encode(f"{self._prefix}-{len(self._blocks):08d}".encode()).decode()
+        self._wait()
+        self._pending = self._uploader.submit(self._upload, block_id, block)
+        self._blocks.append(BlobBlock(block_id=block_id))
+
+    def _upload(self, block_id: str, block: bytes) -> None:
         with mapped_errors("blob", f"blob {self._container}/{self._name}"):
             self._store._writing(self._container, lambda: self._blob.stage_block(block_id, block))
-        self._blocks.append(BlobBlock(block_id=block_id))
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises the upload's error here
 
     def abort(self) -> None:
         """Close without committing (staged blocks expire unused)."""
@@ -384,6 +398,7 @@ class BlobWriter(io.RawIOBase):
                 if self._buffer:
                     self._stage(bytes(self._buffer))
                     self._buffer.clear()
+                self._wait()
                 digest = self._sha.hexdigest()
                 settings = ContentSettings(content_type=self._content_type) if self._content_type else None
                 with mapped_errors("blob", f"blob {self._container}/{self._name}"):
@@ -395,6 +410,7 @@ class BlobWriter(io.RawIOBase):
                 etag = str(result.get("etag", ""))
                 self.ref = BlobRef(self._container, self._name, digest, self._size, etag)
         finally:
+            self._uploader.shutdown(wait=True)
             super().close()
 
 
