@@ -116,13 +116,17 @@ def seed(stack: LocalStack, api: ApiClient) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    import signal
+    import tempfile
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `with` stops devhost and Azurite
     with LocalStack(
-        work_dir=Path("/tmp/dash-work"),
-        log_path=Path("/tmp/dash-devhost.log"),
+        work_dir=Path(tempfile.mkdtemp(prefix="dashboard-work-")),
+        log_path=Path(tempfile.mkdtemp(prefix="dashboard-log-")) / "devhost.log",
         extra_env={"DEVHOST_FUNCTION_KEY": "dev-function-key"},
     ) as local:
         client = ApiClient(local.url, local.master_key)
         print(f"{local.url}/api/dashboard?code=dev-function-key  master key {local.master_key}", flush=True)
-        print(seed(local, client), flush=True)
+        print(seed(local, client)["runs"], flush=True)
         while True:
             time.sleep(3600)
