@@ -10,8 +10,6 @@ training is scored too. Fields that are not features are ignored and named in th
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,12 +18,12 @@ from pydantic import BaseModel
 from shared.errors import ValidationError
 from shared.models.onnx_io import LoadedModel
 from shared.models.predict import predict_matrix
+from shared.models.raw_rows import BadValue, convert_column, epoch_days, number
 from shared.models.signature import ModelSignature
 
 DEFAULT_MAX_ROWS = 10_000
 #: How many bad rows a 400's message lists (the count is always there).
 MAX_LISTED_ERRORS = 50
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Prediction(BaseModel):
@@ -56,10 +54,6 @@ class ScoreResponse(BaseModel):
     unseen_categories: dict[str, int] | None = None
 
 
-class _BadValue(Exception):
-    """A value the model cannot take; the message is the reason."""
-
-
 def _rows_of(payload: Any, max_rows: int) -> list[Any]:
     rows = payload.get("rows") if isinstance(payload, dict) else payload
     if not isinstance(rows, list):
@@ -78,129 +72,68 @@ def _flag(payload: Any, name: str) -> bool:
     return value
 
 
-def _number(value: Any) -> float:
-    # bool is an int subclass in Python; a JSON true/false is not a number for a model.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadValue(f"must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _BadValue("must be finite")
-    return number
+#: (row, feature position or -1 for the row itself, field, reason)
+_Problem = tuple[int, int, str, str]
 
 
-def _boolean(value: Any) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float) and value in (0, 1):
-        return float(value)
-    raise _BadValue(f"must be true or false, got {type(value).__name__}")
+def _raw_inputs(
+    sig: ModelSignature, rows: list[Any], candidates: list[int], problems: list[_Problem]
+) -> tuple[dict[str, np.ndarray[Any, Any]], list[int], dict[str, int], dict[str, int]]:
+    """A raw-columns model's feeds (by feature name) for the candidate rows without a bad value."""
+    assert sig.columns is not None
+    known = {k: set(v) for k, v in (sig.categories or {}).items()}
+    columns = {}
+    bad_positions: set[int] = set()
+    for j, name in enumerate(sig.features):
+        column = convert_column(sig.columns[name], [rows[i].get(name) for i in candidates], known.get(name))
+        for position, reason in column.bad.items():
+            problems.append((candidates[position], j, name, reason))
+            bad_positions.add(position)
+        columns[name] = column
+    keep = np.ones(len(candidates), dtype=bool)
+    keep[list(bad_positions)] = False
+    feeds: dict[str, np.ndarray[Any, Any]] = {}
+    nulls: dict[str, int] = {}
+    unseen: dict[str, int] = {}
+    for name, column in columns.items():
+        dtype: Any = object if sig.columns[name] == "category" else np.float32
+        feeds[name] = column.values[keep].astype(dtype, copy=False).reshape(-1, 1)
+        if n_missing := int(column.missing[keep].sum()):
+            nulls[name] = n_missing
+        if n_unseen := int(column.unseen[keep].sum()):
+            unseen[name] = n_unseen
+    good = [i for p, i in enumerate(candidates) if keep[p]]
+    return feeds, good, nulls, unseen
 
 
-def epoch_days(value: Any) -> float:
-    """Days since 1970-01-01 UTC of an ISO 8601 date or datetime (naive = UTC): the model's date input."""
-    if not isinstance(value, str):
-        raise _BadValue(f"must be an ISO 8601 date string, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise _BadValue(f"is not an ISO 8601 date: {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - _EPOCH).total_seconds() / 86_400.0
-
-
-def _category(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A category column read from a CSV holds text: 3 and "3" are the same category.
-        return str(value)
-    raise _BadValue(f"must be a string category, got {type(value).__name__}")
-
-
-class _Columns:
-    """Builds a raw-columns model's feeds row by row, noting nulls, unseen categories and bad rows."""
-
-    def __init__(self, sig: ModelSignature, n: int) -> None:
-        assert sig.columns is not None
-        self.sig = sig
-        self.kinds = sig.columns
-        self.known = {k: set(v) for k, v in (sig.categories or {}).items()}
-        self.values: dict[str, list[Any]] = {name: [] for name in sig.features}
-        self.nulls: dict[str, int] = {}
-        self.unseen: dict[str, int] = {}
-
-    def convert(self, row: dict[str, Any]) -> list[tuple[str, Any]]:
-        """One row's model-ready values; raises (field, reason) via _BadValue tuples."""
-        out: list[tuple[str, Any]] = []
-        bad: list[tuple[str, str]] = []
-        for name in self.sig.features:
-            value = row.get(name)
-            kind = self.kinds[name]
-            try:
-                if value is None:
-                    converted: Any = "" if kind == "category" else math.nan
-                elif kind == "category":
-                    converted = _category(value)
-                elif kind == "datetime":
-                    converted = epoch_days(value)
-                elif kind == "bool":
-                    converted = _boolean(value)
-                else:
-                    converted = _number(value)
-            except _BadValue as exc:
-                bad.append((name, str(exc)))
+def _matrix_inputs(
+    features: list[str], rows: list[Any], candidates: list[int], problems: list[_Problem]
+) -> tuple[np.ndarray[Any, Any], list[int]]:
+    """A matrix model's float32 rows: every feature present and a finite number (it cannot impute)."""
+    matrix: list[list[float]] = []
+    good: list[int] = []
+    for i in candidates:
+        row, values, ok = rows[i], [], True
+        for j, name in enumerate(features):
+            if name not in row:
+                problems.append((i, j, name, f"is missing feature {name!r}"))
+                ok = False
                 continue
-            out.append((name, converted))
-        if bad:
-            raise _RowProblems(bad)
-        return out
-
-    def add(self, values: list[tuple[str, Any]], row: dict[str, Any]) -> None:
-        """Keep a good row's values and count its nulls and unseen categories."""
-        for name, converted in values:
-            self.values[name].append(converted)
-            if row.get(name) is None:
-                self.nulls[name] = self.nulls.get(name, 0) + 1
-            elif name in self.known and converted not in self.known[name]:
-                self.unseen[name] = self.unseen.get(name, 0) + 1
-
-    def feeds(self) -> dict[str, np.ndarray[Any, Any]]:
-        """The session inputs, one ``[rows, 1]`` array per feature."""
-        out: dict[str, np.ndarray[Any, Any]] = {}
-        for name, values in self.values.items():
-            dtype: Any = object if self.kinds[name] == "category" else np.float32
-            out[name] = np.array(values, dtype=dtype).reshape(-1, 1)
-        return out
-
-
-class _RowProblems(Exception):
-    """Every bad field of one row."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(problems)
-        self.problems = problems
-
-
-def _matrix_values(features: list[str], row: dict[str, Any]) -> list[tuple[str, Any]]:
-    """A matrix model's row: every feature present and a finite number (it cannot impute)."""
-    out: list[tuple[str, Any]] = []
-    bad: list[tuple[str, str]] = []
-    for name in features:
-        if name not in row:
-            bad.append((name, f"is missing feature {name!r}"))
-            continue
-        try:
-            out.append((name, _number(row[name])))
-        except _BadValue as exc:
-            bad.append((name, f"feature {name!r} {exc}"))
-    if bad:
-        raise _RowProblems(bad)
-    return out
+            try:
+                values.append(number(row[name]))
+            except BadValue as exc:
+                problems.append((i, j, name, f"feature {name!r} {exc}"))
+                ok = False
+        if ok:
+            matrix.append(values)
+            good.append(i)
+    return np.array(matrix, dtype=np.float32).reshape(len(good), len(features)), good
 
 
 def _refuse(errors: list[RowError]) -> ValidationError:
-    listed = "; ".join(f"rows[{e.row}].{e.field}: {e.reason}" for e in errors[:MAX_LISTED_ERRORS])
+    listed = "; ".join(
+        f"rows[{e.row}]{'.' + e.field if e.field else ''}: {e.reason}" for e in errors[:MAX_LISTED_ERRORS]
+    )
     more = f" (and {len(errors) - MAX_LISTED_ERRORS} more)" if len(errors) > MAX_LISTED_ERRORS else ""
     first = errors[0]
     field = f"rows[{first.row}]" if first.field == "" else f"rows[{first.row}].{first.field}"
@@ -216,30 +149,27 @@ def prepare(
     rows = _rows_of(payload, max_rows)
     strict, partial = _flag(payload, "strict"), _flag(payload, "partial")
     expected = set(sig.features)
-    columns = _Columns(sig, len(rows)) if sig.columns is not None else None
-    matrix_rows: list[list[float]] = []
-    good: list[int] = []
-    errors: list[RowError] = []
+    problems: list[_Problem] = []
+    candidates: list[int] = []
     ignored: set[str] = set()
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            errors.append(RowError(row=i, field="", reason="must be an object of feature: value"))
+            problems.append((i, -1, "", "must be an object of feature: value"))
             continue
         unknown = [str(k) for k in row if k not in expected]
         if unknown and strict:
-            errors.extend(RowError(row=i, field=k, reason=f"unknown feature {k!r} (strict)") for k in unknown)
+            problems.extend((i, -1, k, f"unknown feature {k!r} (strict)") for k in unknown)
             continue
         ignored.update(unknown)
-        try:
-            values = columns.convert(row) if columns is not None else _matrix_values(sig.features, row)
-        except _RowProblems as exc:
-            errors.extend(RowError(row=i, field=f, reason=r) for f, r in exc.problems)
-            continue
-        if columns is not None:
-            columns.add(values, row)
-        else:
-            matrix_rows.append([v for _, v in values])
-        good.append(i)
+        candidates.append(i)
+    inputs: np.ndarray[Any, Any] | dict[str, np.ndarray[Any, Any]]
+    nulls: dict[str, int] = {}
+    unseen: dict[str, int] = {}
+    if sig.columns is not None:
+        inputs, good, nulls, unseen = _raw_inputs(sig, rows, candidates, problems)
+    else:
+        inputs, good = _matrix_inputs(sig.features, rows, candidates, problems)
+    errors = [RowError(row=r, field=f, reason=m) for r, _, f, m in sorted(problems, key=lambda p: p[:2])]
     if errors and (not partial or not good):
         raise _refuse(errors)
     response = ScoreResponse(
@@ -247,12 +177,10 @@ def prepare(
         rows=good if errors else None,
         errors=errors or None,
         ignored_fields=sorted(ignored) or None,
-        nulls=(columns.nulls or None) if columns is not None else None,
-        unseen_categories=(columns.unseen or None) if columns is not None else None,
+        nulls=nulls or None,
+        unseen_categories=unseen or None,
     )
-    if columns is not None:
-        return columns.feeds(), response
-    return np.array(matrix_rows, dtype=np.float32).reshape(len(good), len(sig.features)), response
+    return inputs, response
 
 
 def build_matrix(payload: Any, features: list[str], max_rows: int = DEFAULT_MAX_ROWS) -> np.ndarray[Any, Any]:
