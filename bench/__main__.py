@@ -24,7 +24,7 @@ ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
 #: Run order: cheap and self-contained first, the HTTP stack last.
-ORDER = ["coldstart", "drift", "durable", "ingest", "scoring", "dashboard"]
+ORDER = ["coldstart", "drift", "durable", "ingest", "tabular", "scoring", "dashboard"]
 RESULT_FILES = {
     "coldstart": "coldstart.json",
     "drift": "drift.json",
@@ -32,6 +32,7 @@ RESULT_FILES = {
     "ingest": "ingest.json",
     "scoring": "scoring.json",
     "dashboard": "dashboard.json",
+    "tabular": "tabular.json",
 }
 
 
@@ -157,6 +158,18 @@ def _dashboard(d: dict[str, Any]) -> str:
     )
 
 
+def _tabular(d: dict[str, Any]) -> str:
+    auc = d.get("auc", {})
+    raw = _get(d, "latency_ms", "raw_columns_in_graph") or {}
+    return (
+        f"AUC platform {_fmt(auc.get('platform'), '', 4)} vs hand-built sklearn "
+        f"{_fmt(auc.get('hand_built_sklearn'), '', 4)} "
+        f"(numeric-only {_fmt(auc.get('numeric_only_before'), '', 4)}); "
+        f"score() p50 batch 1 {_fmt(_get(raw, 'batch_1', 'score_ms', 'p50'), ' ms', 3)}, "
+        f"batch 1000 {_fmt(_get(raw, 'batch_1000', 'score_ms', 'p50'), ' ms', 1)}"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "coldstart": _coldstart,
     "drift": _drift,
@@ -164,6 +177,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "ingest": _ingest,
     "scoring": _scoring,
     "dashboard": _dashboard,
+    "tabular": _tabular,
 }
 
 
