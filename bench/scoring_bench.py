@@ -121,7 +121,7 @@ def in_process(stack: LocalStack, model: str, rows: list[dict[str, Any]], n: int
     load_ms = (time.perf_counter() - began) * 1000
     payload = {"rows": [rows[0]]}
     matrix = build_matrix(payload, loaded.signature.features)
-    feeds = {loaded.signature.input_name: matrix}
+    feeds = loaded.feeds(matrix)  # one input per column for a raw-columns model
     names = loaded.signature.output_names
     section: dict[str, Any] = {
         "model_version": record.version,
