@@ -44,13 +44,13 @@ def _page_params(req: func.HttpRequest) -> tuple[int, int]:
     return offset, limit
 
 
-def _instance(req: func.HttpRequest) -> str:
-    """The instance id of the requested part of an existing run (400 for another part, 404 no run)."""
+def _instance(req: func.HttpRequest) -> tuple[str, str]:
+    """The part asked for and its instance id, of an existing run (400 for another part, 404 no run)."""
     part = req.params.get("part") or "run"
     if part not in PARTS:
         raise ValidationError(f"query parameter part must be one of {', '.join(PARTS)}", field="part")
     record = runs.find_run(deps.storage(), req.route_params["run_id"])
-    return record.run_id + PARTS[part]
+    return part, record.run_id + PARTS[part]
 
 
 def _events(status: df.DurableOrchestrationStatus | None) -> list[dict[str, Any]]:
@@ -61,11 +61,11 @@ def _events(status: df.DurableOrchestrationStatus | None) -> list[dict[str, Any]
     return [e for e in events if isinstance(e, dict)]
 
 
-async def _fold(client: df.DurableOrchestrationClient, instance_id: str) -> history.FoldedHistory:
+async def _fold(client: df.DurableOrchestrationClient, part: str, instance_id: str) -> history.FoldedHistory:
     cached = CACHE.get(instance_id)
     if cached is not None:
         return cached
-    train = instance_id.endswith(PARTS["train"])
+    train = part == "train"
     # Outputs only for the training job: its polls carry the job's states (a short history).
     status = await client.get_status(instance_id, show_history=True, show_history_output=train)
     runtime = getattr(status.runtime_status, "value", None) if status is not None else None
@@ -139,9 +139,10 @@ async def dashboard_timeline(
 ) -> func.HttpResponse:
     """One page of a run's (or its training job's) timeline spans with the history's summary."""
     offset, limit = _page_params(req)
-    folded = await _fold(client, _instance(req))
+    part, instance_id = _instance(req)
+    folded = await _fold(client, part, instance_id)
     body = {**folded.summary(), **history.page(folded.spans, offset, limit)}
-    if req.params.get("part", "run") == "run" and offset == 0:
+    if part == "run" and offset == 0:
         record = runs.find_run(deps.storage(), req.route_params["run_id"])
         body["steps"] = dashboard.step_spans(record)
     return json_response(body)
@@ -155,7 +156,7 @@ async def dashboard_history(
 ) -> func.HttpResponse:
     """One page of history events without payloads (``types`` filters by event type)."""
     offset, limit = _page_params(req)
-    folded = await _fold(client, _instance(req))
+    folded = await _fold(client, *_instance(req))
     events = history.filter_events(folded.events, req.params.get("types"))
     return json_response({**folded.summary(), **history.page(events, offset, limit)})
 
@@ -170,7 +171,7 @@ async def dashboard_event(req: func.HttpRequest, client: df.DurableOrchestration
     text = req.route_params["index"]
     if not text.isdigit():
         raise ValidationError("index must be a non-negative integer", field="index")
-    instance_id = _instance(req)
+    _, instance_id = _instance(req)
     status = await client.get_status(instance_id, show_history=True, show_history_output=True)
     detail = history.event_detail(_events(status), int(text))
     if detail is None:
