@@ -79,6 +79,7 @@ def polars_limit(path: str) -> dict[str, Any]:
     dtypes = {"float": pl.Float64, "int": pl.Int64, "category": pl.String}
     schema = {c: dtypes[k] for c, k in column_types().items()}
     began = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     frame = pl.read_csv(path, schema_overrides=schema, ignore_errors=True, truncate_ragged_lines=True)
     read_s = time.perf_counter() - began
     masks = []
@@ -93,7 +94,10 @@ def polars_limit(path: str) -> dict[str, Any]:
         if "allowed" in rule:
             masks.append(c.is_not_null() & ~c.is_in(rule["allowed"]))
     failed = frame.select(pl.any_horizontal(m.fill_null(False) for m in masks).sum()).item()
-    return {"seconds": time.perf_counter() - began, "read_s": read_s, "rows": frame.height, "failed": failed}
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "cpu_s": cpu_s, "read_s": read_s, "rows": frame.height, "failed": failed}
 
 
 def _child(args: list[str]) -> tuple[dict[str, Any], float]:
@@ -132,6 +136,8 @@ def run_size(connection: str, path: Path, tag: str) -> dict[str, Any]:
         "product_s": round(product_s, 2),
         "polars_typed_read_plus_checks": {**_rounded(limit), "peak_rss_mb": round(limit_rss)},
         "ratio_vs_polars": round(product_s / limit["seconds"], 2),
+        # The box is shared: wall time waits on a CPU-starved Azurite; CPU seconds compare the work.
+        "cpu_ratio_vs_polars": round((ingest["cpu_s"] + validate["cpu_s"]) / limit["cpu_s"], 2),
         "goal": {
             "peak_rss_mb_max": 1024,
             "met_rss": max(ingest_rss, validate_rss) <= 1024,

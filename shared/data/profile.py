@@ -229,18 +229,27 @@ def profile_frame(
     return DatasetProfile(rows=frame.height, dataset_version=dataset_version, columns=columns)
 
 
+#: Values read at once by ``profile_columns`` (sorting copies them once more).
+GROUP_BYTES = 32 * 1024 * 1024
+
+
 def profile_columns(
     names: Sequence[str],
     read: Callable[[list[str]], pl.DataFrame],
     *,
     rows: int,
-    group: int = 8,
+    group: int | None = None,
     bins: int = DEFAULT_BINS,
     top_n: int = DEFAULT_TOP_N,
     dataset_version: str = "",
 ) -> DatasetProfile:
     """``profile_frame`` of a table read ``group`` columns at a time (equal: each column's profile
-    depends on its own values only, in any order), so memory holds a few columns, never the table."""
+    depends on its own values only, in any order), so memory holds a few columns, never the table.
+
+    By default a group holds about ``GROUP_BYTES`` of 8-byte values (at least one column).
+    """
+    if group is None:
+        group = max(1, GROUP_BYTES // max(1, 8 * rows))
     columns: dict[str, ColumnProfile] = {}
     for start in range(0, len(names), group):
         part = read(list(names[start : start + group]))

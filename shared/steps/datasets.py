@@ -176,7 +176,7 @@ def rules_key(spec: PipelineSpec) -> str:
 
 
 #: Rows per batch the validate step checks at a time (memory: one batch of the typed table).
-BATCH_ROWS = 128 * 1024
+BATCH_ROWS = 64 * 1024
 
 
 class _IssueFeed:
@@ -211,7 +211,9 @@ def _checked(
     """Validate the ingested rows batch by batch, writing quarantine and splits as they come."""
     prefix = _prefix(spec, version)
     meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
-    rows = pq.ParquetFile(storage.blobs.open_range("datasets", f"{prefix}/ingested.parquet", verify=True))
+    rows = pq.ParquetFile(
+        storage.blobs.open_range("datasets", f"{prefix}/ingested.parquet", verify=True), pre_buffer=True
+    )
     found = pq.ParquetFile(storage.blobs.open_range("datasets", f"{prefix}/issues.parquet", verify=True))
     schema = pl.DataFrame(rows.schema_arrow.empty_table()).schema
     checker = StreamValidator(
