@@ -152,15 +152,18 @@ def fold(
             folded.spans.append(
                 {"kind": "event", "name": label, "start": at, "end": at, "status": kind, "event": index}
             )
-    for fire_at, waiting in timers.items():  # timers not fired yet: still waiting
+    # Timers that never fired: still waiting, or (the instance ended first, e.g. an event won the
+    # race against a timeout) never to fire, so they end with the instance.
+    ended = runtime_status in ENDED and bool(times)
+    for fire_at, waiting in timers.items():
         for created in waiting:
             folded.spans.append(
                 {
                     "kind": "timer",
                     "name": "durable timer",
                     "start": created,
-                    "end": None,
-                    "status": "Waiting",
+                    "end": max(times) if ended else None,
+                    "status": "Not fired" if ended else "Waiting",
                     "fire_at": fire_at,
                 }
             )

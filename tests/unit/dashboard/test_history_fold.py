@@ -47,13 +47,16 @@ def test_fold_makes_spans_with_durations_retries_timers_and_events() -> None:
         ("activity", "validate", "Succeeded", 2, True),
         ("sub-orchestration", "training_job", "Succeeded", 1, False),
         ("event", "approval", "EventRaised", None, False),
-        ("timer", "durable timer", "Waiting", None, False),
+        ("timer", "durable timer", "Not fired", None, False),
     ]
     ingest, failed, timer = folded.spans[0], folded.spans[1], folded.spans[2]
     assert ingest["end"] - ingest["start"] == 1000 and ingest["event"] == 1
     assert failed["reason"] == "boom"
     assert timer["end"] - timer["start"] == 5100
-    assert folded.spans[-1]["end"] is None  # not fired yet: open
+    assert folded.spans[-1]["end"] == folded.end_ms  # the instance ended before it fired
+    assert folded.spans[-1]["status"] == "Not fired"
+    running = h.fold("run-1", "Running", None, HISTORY[:-1])
+    assert running.spans[-1]["end"] is None and running.spans[-1]["status"] == "Waiting"
     assert folded.end_ms - folded.start_ms == 23000
     assert folded.counts["TaskCompleted"] == 2 and len(folded.events) == len(HISTORY)
     assert "Result" not in json.dumps(folded.events)  # slim: no payloads
