@@ -51,6 +51,7 @@ class Traffic:
     def __init__(self, api: ApiClient, name: str) -> None:
         self.api, self.name = ApiClient(api.url, api.key), name  # its own connection pool
         self.served: Counter[str] = Counter()
+        self.refused = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -58,7 +59,14 @@ class Traffic:
         i = 0
         while not self._stop.is_set():
             row = ROWS[i % len(ROWS)]
-            answer = self.api.post(f"/api/models/{self.name}/score", {"rows": [row], "routing_key": f"k{i}"})
+            try:
+                answer = self.api.post(
+                    f"/api/models/{self.name}/score", {"rows": [row], "routing_key": f"k{i}"}
+                )
+            except ApiError:  # the host is being restarted: keep knocking
+                self.refused += 1
+                self._stop.wait(0.2)
+                continue
             self.served[answer["version"]] += 1
             i += 1
 
