@@ -13,6 +13,7 @@ from shared.errors import NotFoundError, ValidationError
 from shared.pipeline.spec import PipelineSpec, load_spec, load_spec_file
 from shared.settings import Settings
 from shared.steps import scripts, sources
+from shared.steps.current_spec import current_spec
 from shared.storage.factory import Storage
 from shared.storage.records import PipelineRecord
 
@@ -49,15 +50,6 @@ def bundled_example(name: str) -> PipelineSpec | None:
     return None
 
 
-def latest_registered(storage: Storage, name: str) -> PipelineSpec | None:
-    """The most recently registered spec of pipeline ``name``."""
-    records = list(storage.pipelines.query(pk=name))
-    if not records:
-        return None
-    records.sort(key=lambda r: r.registered_at or datetime.min.replace(tzinfo=UTC))
-    return load_spec(records[-1].spec)
-
-
 def check_runnable(spec: PipelineSpec) -> PipelineSpec:
     """Refuse what the spec can declare but this version cannot do yet, instead of ignoring it."""
     return spec  # rollouts (deployment.canary/linear/shadow) are run by orchestrations/rollout.py
@@ -76,7 +68,7 @@ def check_submission(storage: Storage, settings: Settings, spec: PipelineSpec) -
 def resolve_spec(
     storage: Storage, name: str, inline: Any = None, settings: Settings | None = None
 ) -> PipelineSpec:
-    """An inline spec (validated; its name must match), else the registered one, else an example.
+    """An inline spec (validated; its name must match), else the current one, else an example.
 
     Given ``settings`` (a run is being requested), the spec also passes ``check_submission``.
     """
@@ -85,7 +77,7 @@ def resolve_spec(
         if spec.name != name:
             raise ValidationError(f"spec name {spec.name!r} does not match the URL's {name!r}", field="name")
     else:
-        found = latest_registered(storage, name) or bundled_example(name)
+        found = current_spec(storage, name) or bundled_example(name)
         if found is None:
             raise NotFoundError(f"no pipeline named {name!r}: send the spec inline", field="name")
         spec = found
