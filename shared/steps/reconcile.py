@@ -14,7 +14,7 @@ from shared.contracts import RunOutcome, RunStatus, is_terminal
 from shared.errors import MlopsError
 from shared.pipeline.spec import load_spec
 from shared.settings import Settings
-from shared.steps import runs, training
+from shared.steps import rollout, runs, training
 from shared.storage.factory import Storage
 from shared.storage.records import RunRecord
 
@@ -84,4 +84,5 @@ def end_from_runtime(
             outcome = outcome.model_copy(
                 update={"details": {**outcome.details, "training_job_cancel_error": exc.message}}
             )
+    rollout.abandon(storage, record.pipeline, record.run_id, outcome.reason)  # no split nobody watches
     return runs.finish_run(storage, record.pipeline, record.run_id, outcome)

@@ -392,3 +392,21 @@ def check_action(action: object) -> str:
     if action not in ("promote", "rollback"):
         raise ValidationError(f"action must be promote or rollback, got {str(action)[:40]!r}", field="action")
     return str(action)
+
+
+def abandon(storage: Storage, model: str, run_id: str, why: str) -> RolloutRecord | None:
+    """Roll back the rollout a run started when the run ended without deciding it (terminated, crashed):
+    otherwise serving would keep splitting traffic for a rollout nobody watches."""
+    for record in repository(storage).query(pk=model):
+        if record.rollout_id == run_id and record.active:
+            ended, _ = end(
+                storage,
+                model,
+                record.alias,
+                run_id,
+                promote=False,
+                reason=f"the run ended without a decision: {why}",
+                actor="reconciler",
+            )
+            return ended
+    return None

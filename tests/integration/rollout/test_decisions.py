@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from shared.errors import StateConflictError
-from shared.steps import models, rollout
+from shared.settings import load_settings
+from shared.steps import models, reconcile, rollout
+from shared.storage.records import RunRecord
 from tests.integration.rollout.support import Models, server
 
 Register = Callable[..., Any]
@@ -125,3 +127,21 @@ def test_rollback_to_points_production_at_an_older_version_and_audits_the_actor(
     with pytest.raises(Exception) as err:
         rollout.rollback_to(storage, spec.name, "production", "000099", "admin")
     assert getattr(err.value, "field", None) == "to"
+
+
+def test_a_run_that_ends_without_deciding_rolls_its_rollout_back(
+    trained: Models, registered: Register, azurite_connection_string: str
+) -> None:
+    spec, versions = registered("good", "other")
+    storage = trained.storage
+    started = _start(trained, spec.name, versions["other"])
+    storage.runs.upsert(RunRecord(pipeline=spec.name, run_id=started.rollout_id, status="Running"))
+    record = storage.runs.get(spec.name, started.rollout_id)[0]
+    settings = load_settings(environ={"AzureWebJobsStorage": azurite_connection_string})
+    ended = reconcile.end_from_runtime(storage, settings, record, "Terminated", "by an operator", None)
+    assert ended.status == "Cancelled"
+    rolled = rollout.repository(storage).get(spec.name, "production")[0]
+    assert rolled.status == "RolledBack" and rolled.actor == "reconciler"
+    assert rolled.reason.startswith("the run ended without a decision: instance terminated")
+    assert storage.aliases.get(spec.name, "production")[0].version == versions["good"]
+    assert rollout.abandon(storage, spec.name, started.rollout_id, "again") is None, "one decision"
