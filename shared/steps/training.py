@@ -29,7 +29,7 @@ from shared.settings import Settings
 from shared.steps import scripts
 from shared.steps.datasets import read_frame
 from shared.storage.factory import Storage
-from shared.training.features import Roles, decide_roles
+from shared.training.features import RAW_COLUMN_TRAINERS, Roles, decide_roles
 from shared.training.folder import write_job_folder
 from shared.training.spec import JobSpec
 
@@ -80,17 +80,11 @@ def compute_config(spec: PipelineSpec) -> dict[str, Any]:
 
 
 def column_roles(spec: PipelineSpec, train: pl.DataFrame) -> Roles:
-    """Every column's role for this trainer; torch_mlp refuses categories and dates with a 400."""
+    """Every column's role for this trainer (a command trainer gets numeric columns only)."""
     roles = decide_roles(train, spec.target, spec.features)
     other = roles.non_numeric()
-    if spec.trainer.kind == "sklearn" or not other:
+    if spec.trainer.kind in RAW_COLUMN_TRAINERS or not other:
         return roles
-    if spec.trainer.kind == "torch_mlp":
-        raise ValidationError(
-            f"trainer torch_mlp takes numeric features only, and {other} are categories or dates: "
-            "use trainer kind sklearn (it encodes them inside the model) or list them in features.exclude",
-            field="features",
-        )
     # The command trainer gets the float matrix: say which columns it does not get, and why.
     features = {n: k for n, k in roles.features.items() if n not in other}
     if not features:

@@ -32,6 +32,8 @@ FLOAT_KINDS = ("numeric", "bool", "datetime")
 #: The category a null becomes (one-hot learns it like any other value).
 MISSING_CATEGORY = ""
 SECONDS_PER_DAY = 86_400.0
+#: Builtin trainers whose ONNX takes raw columns with the preprocessing inside (command: a matrix).
+RAW_COLUMN_TRAINERS = ("sklearn", "torch_mlp")
 #: Below this many non-null rows a column is too small to call "unique per row".
 MIN_ROWS_FOR_ID = 20
 
@@ -209,3 +211,12 @@ def initial_types(kinds: dict[str, Kind]) -> list[tuple[str, Any]]:
         (name, StringTensorType([None, 1]) if kind == "category" else FloatTensorType([None, 1]))
         for name, kind in kinds.items()
     ]
+
+
+def seen_categories(prep: Any) -> dict[str, list[str]]:
+    """Category feature -> the values a fitted ``preprocessor``'s one-hot encoder knows (``""``: missing)."""
+    for name, encoder, columns in prep.transformers_:
+        if name == "category":
+            pairs = zip(columns, encoder.categories_, strict=True)
+            return {str(c): [str(v) for v in cats] for c, cats in pairs}
+    return {}

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from shared.errors import ValidationError
 from shared.models.signature import META_CATEGORIES, VALUE
 from shared.training.dataset import TrainingData
-from shared.training.features import Kind, initial_types, preprocessor, to_model_frame
+from shared.training.features import Kind, initial_types, preprocessor, seen_categories, to_model_frame
 from shared.training.onnx_stamp import rename_output
 from shared.training.spec import validate_model
 from shared.training.trainers.base import TrainOutput
@@ -67,24 +67,14 @@ def build_estimator(
     return Pipeline([("preprocess", prep), ("model", estimator)])
 
 
-def seen_categories(pipeline: Pipeline) -> dict[str, list[str]]:
-    """Category feature -> the values its fitted one-hot encoder knows (``""`` is "missing")."""
-    prep = pipeline.named_steps["preprocess"]
-    for name, encoder, columns in prep.transformers_:
-        if name == "category":
-            return {
-                str(c): [str(v) for v in cats] for c, cats in zip(columns, encoder.categories_, strict=True)
-            }
-    return {}
-
-
 def export(pipeline: Pipeline, kinds: dict[str, Kind], task: str) -> bytes:
     """ONNX bytes: one input per column; ``label`` + ``probabilities`` (no zipmap) or ``value``."""
     final = pipeline.steps[-1][1]
     options = {id(final): {"zipmap": False}} if task == "classification" else None
     proto: Any = to_onnx(pipeline, initial_types=initial_types(kinds), options=options)
     # The categories seen in training, so scoring can count unseen ones (stamp keeps this key).
-    proto.metadata_props.add(key=META_CATEGORIES, value=json.dumps(seen_categories(pipeline)))
+    seen = seen_categories(pipeline.named_steps["preprocess"])
+    proto.metadata_props.add(key=META_CATEGORIES, value=json.dumps(seen))
     if task == "regression":
         rename_output(proto, proto.graph.output[0].name, VALUE)
     return bytes(proto.SerializeToString())

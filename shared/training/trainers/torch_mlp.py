@@ -1,5 +1,10 @@
 """Builtin ``torch_mlp`` trainer: a seeded tabular MLP with standardisation inside the model.
 
+Raw columns like the sklearn trainer: the same preprocessing (``shared.training.features``:
+impute, one-hot categories, dates as epoch days) is fitted on train, exported with skl2onnx and
+composed in front of the exported network (``onnx.compose``), so the one ONNX file takes one
+input per feature column.
+
 Checkpoints: ``<checkpoints>/last.pt`` after every epoch (model + optimizer state + epoch +
 history), written to a temp file and renamed. They are read back with
 ``torch.load(weights_only=True)``, which only rebuilds tensors and plain containers and refuses
@@ -9,25 +14,31 @@ same weights as one that was never interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
+import onnx
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from shared.errors import ValidationError
-from shared.models.signature import INPUT_NAME, PROBABILITIES, VALUE
+from shared.models.signature import INPUT_NAME, META_CATEGORIES, PROBABILITIES, VALUE
 from shared.training.dataset import TrainingData
+from shared.training.features import initial_types, preprocessor, seen_categories, to_model_frame
 from shared.training.files import write_bytes_atomic
 from shared.training.spec import validate_model
 from shared.training.trainers.base import EpochHook, TrainOutput
 
 CHECKPOINT = "last.pt"
+#: The network's export opset; the preprocessing graph is exported at the same one to compose.
+OPSET = 17
 
 
 class TorchMLPConfig(BaseModel):
@@ -181,9 +192,43 @@ def export(model: TabularMLP, n_features: int, task: str) -> bytes:
     return buffer.getvalue()
 
 
+def prepared(data: TrainingData) -> tuple[Any, TrainingData]:
+    """The preprocessing fitted on train (impute + one-hot; the network standardises by itself)
+    and the data with ``x_train``/``x_val`` as its float32 output. Deterministic: a resumed job
+    gets the same matrices."""
+    if data.train is None:
+        raise ValidationError("the torch_mlp trainer needs the raw train split", field="train.parquet")
+    kinds = data.spec.feature_kinds()
+    prep = preprocessor(kinds, scale=False, numeric_impute=data.spec.numeric_impute)
+    x_train = prep.fit_transform(to_model_frame(data.train, kinds, "train"))
+    x_val = prep.transform(to_model_frame(data.validation, kinds, "validation"))
+    return prep, dataclasses.replace(
+        data,
+        x_train=np.ascontiguousarray(x_train, dtype=np.float32),
+        x_val=np.ascontiguousarray(x_val, dtype=np.float32),
+    )
+
+
+def compose(prep: Any, network: bytes, data: TrainingData) -> bytes:
+    """One ONNX: the preprocessing graph (one input per raw column) feeding the network's ``input``."""
+    from skl2onnx import to_onnx
+
+    kinds = data.spec.feature_kinds()
+    pre: Any = to_onnx(prep, initial_types=initial_types(kinds), target_opset={"": OPSET, "ai.onnx.ml": 3})
+    net = onnx.load_model_from_string(network)
+    # Same IR version on both sides (merge_models requires it); prefixes keep inner names apart.
+    pre.ir_version = net.ir_version = max(pre.ir_version, net.ir_version)
+    pre = onnx.compose.add_prefix(pre, "prep_", rename_inputs=False)
+    net = onnx.compose.add_prefix(net, "net_", rename_inputs=False, rename_outputs=False)
+    merged = onnx.compose.merge_models(pre, net, io_map=[(pre.graph.output[0].name, INPUT_NAME)])
+    merged.metadata_props.add(key=META_CATEGORIES, value=json.dumps(seen_categories(prep)))
+    return bytes(merged.SerializeToString())
+
+
 def train(data: TrainingData, checkpoints: Path | None, on_epoch_end: EpochHook | None = None) -> TrainOutput:
     """Train (resuming from ``checkpoints/last.pt`` when present), checkpoint each epoch, export."""
     config: TorchMLPConfig = validate_model(TorchMLPConfig, data.spec.trainer, "job.trainer")
+    prep, data = prepared(data)
     device = pick_device(config.device)
     model = build_model(data, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -210,7 +255,7 @@ def train(data: TrainingData, checkpoints: Path | None, on_epoch_end: EpochHook 
             )
         if on_epoch_end is not None:
             on_epoch_end(epoch)
-    onnx_bytes = export(model, data.x_train.shape[1], data.spec.task)
+    onnx_bytes = compose(prep, export(model, data.x_train.shape[1], data.spec.task), data)
     extra = {
         "resumed_from_epoch": resumed_from,
         "train_loss": history,

@@ -116,15 +116,20 @@ def test_mixed_type_example_trains_on_every_non_id_column_and_scores_raw_records
     assert [(e["row"], e["field"]) for e in partial["errors"]] == [(1, "age"), (3, "signup_date")]
 
 
-def test_torch_mlp_on_categoricals_is_refused_naming_the_columns(
-    api: ApiClient, log_of: Path, unique: str
-) -> None:
+def test_torch_mlp_trains_on_the_same_raw_columns(api: ApiClient, log_of: Path, unique: str) -> None:
     data = (ROOT / "examples" / "data" / "churn.csv").read_bytes()
     uploaded = api.upload("/api/data/uploads", data, name="churn.csv")
     spec: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "churn.yaml").read_text())
     name = f"churn-mlp-{unique}"
     spec.update(name=name, source=uploaded["source"], compute={"kind": "local", "poll_seconds": 1})
-    spec["trainer"] = {"kind": "torch_mlp", "epochs": 1}
+    spec["trainer"] = {"kind": "torch_mlp", "hidden": [32], "epochs": 5, "lr": 0.005}
+    spec["gates"] = {"absolute": {"auc": {"min": 0.6}}}
     run = _wait(api, api.post(f"/api/pipelines/{name}/runs", {"spec": spec})["run_id"], log_of)
-    assert run["status"] == "Failed"
-    assert "torch_mlp takes numeric features only" in run["reason"] and "plan" in run["reason"]
+    assert run["status"] == "Succeeded", run
+    assert run["details"]["features"]["used"] == USED
+    schema = api.get(f"/api/models/{name}")["versions"][0]["input_schema"]
+    assert schema["trainer"] == "torch_mlp" and schema["columns"] == USED
+    rows = _raw_rows(data, 2)
+    rows[0]["payment_method"] = "crypto"
+    scored = api.post(f"/api/models/{name}/score", {"rows": rows})
+    assert len(scored["predictions"]) == 2 and scored["unseen_categories"] == {"payment_method": 1}

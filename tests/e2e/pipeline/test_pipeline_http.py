@@ -113,15 +113,21 @@ def test_scoring_bad_requests_get_400_naming_the_feature(api: ApiClient, log_of:
     features = api.get(f"/api/models/{name}")["versions"][0]["input_schema"]["features"]
     good = {f: 1.0 for f in features}
     cases = {
-        "unknown name": ({**good, "colour": 3}, "colour"),
-        "missing feature": ({k: v for k, v in good.items() if k != features[0]}, features[0]),
-        "wrong type": ({**good, features[1]: "large"}, features[1]),
+        "unknown name under strict": ({**good, "colour": 3}, "rows[1].colour", True),
+        "wrong type": ({**good, features[1]: "large"}, f"rows[1].{features[1]}", False),
     }
-    for case, (row, named) in cases.items():
+    for case, (row, named, strict) in cases.items():
         with pytest.raises(ApiError) as err:
-            api.post(f"/api/models/{name}/score", {"rows": [good, row]})
+            api.post(f"/api/models/{name}/score", {"rows": [good, row], "strict": strict})
         assert err.value.status == 400, case
         assert named in str(err.value), case
+    # Not errors (issue 10): a field that is no feature is ignored and named; a missing one is imputed.
+    lenient = api.post(
+        f"/api/models/{name}/score",
+        {"rows": [{**good, "colour": 3}, {k: v for k, v in good.items() if k != features[0]}]},
+    )
+    assert len(lenient["predictions"]) == 2
+    assert lenient["ignored_fields"] == ["colour"] and lenient["nulls"] == {features[0]: 1}
     with pytest.raises(ApiError) as err:
         api.post(f"/api/models/{name}/score", {"rows": []})
     assert err.value.status == 400

@@ -209,3 +209,25 @@ def test_bad_rows_are_all_reported_and_partial_scores_the_rest(churn_job: dict[s
     ]
     with pytest.raises(ValidationError):
         score(model, {"rows": [rows[1]], "partial": True})  # nothing good left: still a 400
+
+
+def test_torch_mlp_takes_the_same_raw_columns(churn: pl.DataFrame, tmp_path: Path) -> None:
+    train, val, holdout = split_frame(churn.head(1200), seed=5)
+    roles = decide_roles(train, "churned", FeatureRules())
+    spec = JobSpec(
+        target="churned",
+        task="classification",
+        features=list(roles.features),
+        feature_types=dict(roles.features),
+        dropped=dict(roles.dropped),
+        trainer={"type": "torch_mlp", "hidden": [16], "epochs": 8, "lr": 0.005, "device": "cpu"},
+    )
+    result = run_job(write_job_folder(tmp_path / "data", spec, train, val, holdout), tmp_path / "out")
+    model = load_model((tmp_path / "out" / "model.onnx").read_bytes(), expected_sha256=result.sha256)
+    assert model.signature.columns == dict(roles.features) and model.signature.trainer == "torch_mlp"
+    assert [t.type for t in model.signature.inputs][:2] == ["float", "string"]
+    rows = _raw(holdout, 3)
+    rows[0]["plan"], rows[1]["age"] = "enterprise", None
+    response = score(model, rows)
+    assert len(response.predictions) == 3 and response.unseen_categories == {"plan": 1}
+    assert result.metrics["validation"]["auc"] > 0.6  # it learnt from the encoded columns

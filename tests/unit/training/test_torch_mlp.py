@@ -14,7 +14,7 @@ from shared.models.onnx_io import load_model
 from shared.models.predict import predict_matrix
 from shared.training.dataset import load_training_data
 from shared.training.job import run_job
-from shared.training.trainers.torch_mlp import CHECKPOINT, TabularMLP, load_checkpoint
+from shared.training.trainers.torch_mlp import CHECKPOINT, TabularMLP, load_checkpoint, prepared
 
 MLP = {"type": "torch_mlp", "hidden": [16], "epochs": 3, "batch_size": 32, "lr": 0.01, "device": "cpu"}
 
@@ -40,14 +40,15 @@ def test_classifier_onnx_matches_torch_and_checkpoints(
     state = load_checkpoint(tmp_path / "ckpt" / CHECKPOINT, torch.device("cpu"))
     assert state is not None and state["epoch"] == 3 and len(state["history"]) == 3
     assert set(state) >= {"model", "optimizer", "epoch"}
-    data = load_training_data(data_dir)
+    _, data = prepared(load_training_data(data_dir))  # the network's inputs: preprocessed columns
     model = TabularMLP(30, [16], 2, "classification", 0.0)
     model.load_state_dict(state["model"])
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(data.x_val)).numpy()
     loaded = load_model((tmp_path / "out" / "model.onnx").read_bytes(), expected_sha256=result.sha256)
     np.testing.assert_allclose(predict_matrix(loaded, data.x_val).probabilities, expected, atol=1e-5)
-    assert loaded.signature.inputs[0].shape[0] == "batch"  # dynamic batch axis
+    # One input per raw column, with a dynamic batch axis, in front of the network.
+    assert len(loaded.signature.inputs) == 30 and not isinstance(loaded.signature.inputs[0].shape[0], int)
     assert result.metrics["validation"]["auc"] > 0.9
     assert result.metrics["epochs"] == 3 and result.metrics["device"] == "cpu"
 
@@ -70,7 +71,7 @@ def test_resume_continues_from_next_epoch_and_matches_uninterrupted(
 
     straight = run_job(data_dir, tmp_path / "out2", tmp_path / "ckpt2")
     assert straight.metrics["resumed_from_epoch"] == 0
-    data = load_training_data(data_dir)
+    _, data = prepared(load_training_data(data_dir))
     a = load_model((tmp_path / "out" / "model.onnx").read_bytes(), expected_sha256=resumed.sha256)
     b = load_model((tmp_path / "out2" / "model.onnx").read_bytes(), expected_sha256=straight.sha256)
     np.testing.assert_allclose(
@@ -85,7 +86,7 @@ def test_regressor_bakes_standardisation_into_the_model(
     data_dir = make_job(diabetes, "regression", trainer)
     result = run_job(data_dir, tmp_path / "out")
     loaded = load_model((tmp_path / "out" / "model.onnx").read_bytes(), expected_sha256=result.sha256)
-    values = predict_matrix(loaded, load_training_data(data_dir).x_val).values
+    values = predict_matrix(loaded, prepared(load_training_data(data_dir))[1].x_val).values
     assert values is not None
     assert 50 < float(values.mean()) < 250  # raw features in, target units out
     assert result.metrics["validation"]["rmse"] < 120
