@@ -231,3 +231,41 @@ def test_torch_mlp_takes_the_same_raw_columns(churn: pl.DataFrame, tmp_path: Pat
     response = score(model, rows)
     assert len(response.predictions) == 3 and response.unseen_categories == {"plan": 1}
     assert result.metrics["validation"]["auc"] > 0.6  # it learnt from the encoded columns
+
+
+SKLEARN = {"kind": "sklearn", "model": "gradient_boosting"}
+
+
+def _spec(trainer: dict[str, Any], **changes: Any) -> Any:
+    from shared.pipeline.spec import load_spec
+
+    return load_spec(
+        {"name": "churn", "source": "blob:data/churn.csv", "target": "churned", "task": "classification",
+         "trainer": trainer, **changes}
+    )  # fmt: skip
+
+
+def test_each_trainer_gets_its_roles(churn: pl.DataFrame) -> None:
+    from shared.steps.training import column_roles
+
+    sklearn = column_roles(_spec(SKLEARN), churn)
+    torch = column_roles(_spec({"kind": "torch_mlp"}), churn)
+    assert sklearn.features == torch.features and len(sklearn.features) == 10
+    command = column_roles(_spec({"kind": "command", "script": "train.py"}), churn)
+    assert set(command.features) == {"tenure_months", "monthly_charges", "support_calls", "data_usage_gb",
+                                     "age", "discount"}  # fmt: skip
+    for name in ("signup_date", "plan", "region", "payment_method"):
+        assert command.dropped[name] == "a category or date: the command trainer takes numeric columns only"
+    rules = {"exclude": ["age"], "max_categories": 5}
+    narrowed = column_roles(_spec(SKLEARN, features=rules), churn)
+    assert narrowed.dropped["age"] == "excluded by features.exclude"
+    assert narrowed.dropped["region"] == "6 categories, more than features.max_categories=5"
+
+
+def test_the_spec_features_section_is_checked() -> None:
+    with pytest.raises(ValidationError) as err:
+        _spec(SKLEARN, features={"max_categories": 1})
+    assert err.value.field == "features.max_categories"
+    with pytest.raises(ValidationError) as err:
+        _spec(SKLEARN, features={"drop": ["x"]})
+    assert err.value.field == "features.drop"
