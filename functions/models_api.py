@@ -39,6 +39,9 @@ def score(req: func.HttpRequest) -> func.HttpResponse:
     """Predictions for JSON rows from the version at the deployment alias; 400 naming a bad feature."""
     payload = json_body(req, required=True)
     result = deps.server().score(
-        req.route_params["name"], payload, sample_rate=deps.settings().inference_sample_rate
+        req.route_params["name"],
+        payload,
+        sample_rate=deps.settings().inference_sample_rate,
+        routing_key=req.headers.get("x-routing-key"),  # else the body's routing_key (a rollout's split)
     )
     return json_response(result)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
 from typer.testing import CliRunner
@@ -90,6 +91,14 @@ def model(stack: LocalStack) -> Iterator[str]:
     yield name
 
 
+def _serves(api: ApiClient, name: str, version: str, timeout: float = 10) -> None:
+    """Wait until 20 requests in a row are answered by ``version`` (serving caches for a few seconds)."""
+    deadline = time.monotonic() + timeout
+    while {api.post(f"/api/models/{name}/score", {"rows": [r]})["version"] for r in ROWS[:20]} != {version}:
+        assert time.monotonic() < deadline, f"still not served by {version} alone"
+        time.sleep(0.2)
+
+
 def _baking(api: ApiClient, name: str, run_id: str, timeout: float = 150) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,8 +131,7 @@ def test_a_constant_canary_rolls_back_within_its_bake_and_production_never_chang
     assert state["rollout"]["status"] == "RolledBack" and state["rollout"]["actor"] == "pipeline"
     assert state["rollout"]["numbers"]["prediction_distance"] > 0.2
     # Everyone is back on production.
-    after = {api.post(f"/api/models/{model}/score", {"rows": [r]})["version"] for r in ROWS[:20]}
-    assert after == {production}
+    _serves(api, model, production)
 
 
 def test_a_good_canary_is_promoted_after_its_bake(api: ApiClient, model: str, log_of: Path) -> None:
@@ -137,7 +145,7 @@ def test_a_good_canary_is_promoted_after_its_bake(api: ApiClient, model: str, lo
     assert traffic.served[candidate] > 0 and traffic.served[started["production"]] > 0
     state = api.get(f"/api/models/{model}/rollout")
     assert state["production"] == candidate and state["rollout"]["status"] == "Promoted"
-    assert api.post(f"/api/models/{model}/score", {"rows": [ROWS[0]]})["version"] == candidate
+    _serves(api, model, candidate)  # serving's alias cache lives 2 s
 
     # Production itself goes back by hand (admin), recorded with who did it.
     result = CliRunner().invoke(
@@ -171,3 +179,24 @@ def test_a_manual_rollback_through_the_cli_ends_a_linear_rollout(
     with pytest.raises(ApiError) as bad:
         api.post(f"/api/models/{model}/rollout", {"action": "sideways"})
     assert bad.value.status == 400 and "action" in str(bad.value)
+
+
+def test_shadow_callers_only_get_production_and_a_constant_shadow_is_rolled_back(
+    api: ApiClient, model: str, log_of: Path
+) -> None:
+    shadow = {"shadow": {"traffic": 1.0, "duration_minutes": 0.25}, "checks": CHECKS}
+    run_id = api.post(f"/api/pipelines/{model}/runs", {"spec": _spec(model, CONSTANT, shadow)})["run_id"]
+    started = _baking(api, model, run_id)
+    with Traffic(api, model) as traffic:
+        run = wait_for(api, run_id, log_of, timeout=90)
+    assert set(traffic.served) == {started["production"]}, "callers only ever get production's answers"
+    assert run["status"] == "GateRejected" and "prediction distribution distance" in run["reason"], run
+    numbers = api.get(f"/api/models/{model}/rollout")["rollout"]["numbers"]
+    assert numbers["candidate"]["requests"] >= CHECKS["min_requests"], "the candidate scored mirrored copies"
+    # a routing key may come as a header too
+    keyed = httpx.post(
+        f"{api.url}/api/models/{model}/score",
+        json={"rows": [ROWS[0]]},
+        headers={"x-functions-key": str(api.key), "x-routing-key": "user-1"},
+    )
+    assert keyed.status_code == 200 and keyed.json()["version"] == started["production"]
