@@ -19,6 +19,7 @@ from functions.reports_api import bp as reports_bp
 from functions.rollout_activities import bp as rollout_activities_bp
 from functions.rollout_api import bp as rollout_api_bp
 from functions.scripts_api import bp as scripts_bp
+from functions.training_events import bp as training_events_bp
 from orchestrations.rollout import bp as rollout_bp
 from orchestrations.training import bp as training_bp
 
@@ -33,3 +34,4 @@ for blueprint in (approvals_bp, reconcile_bp):  # approval API; runs whose insta
 app.register_functions(dashboard_bp)  # the dashboard page, its assets and JSON
 for blueprint in (rollout_bp, rollout_activities_bp, rollout_api_bp):  # canary/linear/shadow rollouts
     app.register_functions(blueprint)
+app.register_functions(training_events_bp)  # job-end messages wake the training sub-orchestration

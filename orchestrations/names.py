@@ -26,6 +26,8 @@ FINISH_RUN = "finish_run"
 
 # External events
 APPROVAL_EVENT = "approval"
+#: Raised on a run's training sub-orchestration when its job ends (functions/training_events.py).
+JOB_FINISHED_EVENT = "job_finished"
 
 # Rollouts (orchestrations/rollout.py)
 ROLLOUT = "rollout"

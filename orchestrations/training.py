@@ -18,6 +18,7 @@ from orchestrations import names
 from orchestrations.approval import wait_for_approval
 from orchestrations.rollout import deploy
 from orchestrations.steps import Gen, StepFailed, call, first_line, unwrap
+from shared.compute.events import training_instance
 from shared.contracts import (
     DatasetRef,
     DeployInput,
@@ -107,7 +108,7 @@ def _pipeline(
     progress.enter("train", dataset_version=validation.version)
     job_input = TrainInput(**run, dataset=validation, poll_seconds=request.poll_seconds)
     raw = yield context.call_sub_orchestrator(
-        names.TRAINING_JOB, job_input.to_payload(), f"{ids.run_id}-train"
+        names.TRAINING_JOB, job_input.to_payload(), training_instance(ids.run_id)
     )
     candidate = unwrap(raw, TrainingCandidate)
 
@@ -144,8 +145,24 @@ def _pipeline(
     return RunOutcome(status=RunStatus.SUCCEEDED, reason=reason, step="deploy", details=details)
 
 
+def _wait_for_job(context: df.DurableOrchestrationContext, poll_seconds: int) -> Gen[None]:
+    """Until the job says it ended (the runner's event) or the poll timer fires, whichever is first.
+
+    Either way the caller asks the status activity next: the event only ends the wait early, so a
+    duplicate, late or forged one costs one poll of this generation's budget, never an outcome.
+    """
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=poll_seconds))
+    finished = context.wait_for_external_event(names.JOB_FINISHED_EVENT)
+    winner = yield context.task_any([finished, timer])
+    if winner is not timer:
+        timer.cancel()
+
+
 def training_job(context: df.DurableOrchestrationContext) -> Gen[dict[str, Any]]:
     """Submit (idempotently), poll with durable timers, continue_as_new past a bound, collect.
+
+    Each wait between polls also ends when the job's runner says it ended (JOB_FINISHED_EVENT,
+    shared.compute.events); the timer stays as the safety net (Azure ML jobs, a lost message).
 
     Returns a StepReply: the candidate, or the failure (a failed job is a permanent failure of
     the run, reported with the job's own error rather than raised).
@@ -175,7 +192,7 @@ def training_job(context: df.DurableOrchestrationContext) -> Gen[dict[str, Any]]
                 failure = StepFailure(step="train", error="TrainingJobFailed", message=message)
                 return StepReply(failure=failure).to_payload()
             polls += 1
-            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=request.poll_seconds))
+            yield from _wait_for_job(context, request.poll_seconds)
     except StepFailed as exc:
         return StepReply(failure=exc.failure).to_payload()
     # History stays bounded: start a fresh generation that re-finds the same job by name.

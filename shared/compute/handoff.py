@@ -44,6 +44,12 @@ class JobHandoff(BaseModel):
 
     container: str = CONTAINER
     job: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="The run's base job name.")
+    notify: str | None = Field(
+        default=None,
+        max_length=260,
+        description="The training sub-orchestration the runner tells when the job ends "
+        "(shared.compute.events); None: nobody is told, the orchestration polls.",
+    )
 
     @property
     def data(self) -> str:

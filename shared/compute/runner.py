@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from shared.compute.process import start_token
 from shared.errors import MlopsError, ValidationError
@@ -61,6 +61,28 @@ def _record_error(job_dir: Path, error: dict[str, Any]) -> None:
         storage.blobs.put_bytes(handoff.container, f"{handoff.out}{ERROR_FILE}", json.dumps(error).encode())
     except Exception as exc:  # storage down too: the state file still says failed
         print(f"[runner] could not record the error in Blob: {type(exc).__name__}: {exc}", flush=True)
+
+
+def _notify(job_dir: Path, state: Literal["succeeded", "failed"]) -> None:
+    """Best effort, after the state file says ``state``: tell the orchestration the job ended.
+
+    Sent only now, so the status check the event triggers sees the final state; when it is lost
+    (storage down, runner killed first), the orchestration's poll timer still finds the end.
+    """
+    try:
+        spec = json.loads((job_dir / SPEC_FILE).read_text(encoding="utf-8"))
+        instance = spec.get("handoff", {}).get("notify")
+        if not instance:
+            return
+        from shared.compute.events import JobEvent, notify_job_ended
+        from shared.settings import load_settings
+        from shared.storage.factory import Storage
+
+        event = JobEvent(instance=instance, job=job_dir.name, state=state)
+        notify_job_ended(Storage.from_settings(load_settings()), event)
+        print(f"[runner] told {instance} that the job {state}", flush=True)
+    except Exception as exc:  # the poll timer is the safety net
+        print(f"[runner] could not send the job-end event: {type(exc).__name__}: {exc}", flush=True)
 
 
 def _train(job_dir: Path) -> str:
@@ -115,15 +137,18 @@ def run(job_dir: Path, attempt: int) -> int:
         print(f"[runner] failed: {type(exc).__name__}: {exc.message}", flush=True)
         _record_error(job_dir, {"error": type(exc).__name__, "message": exc.message, "exit_code": code})
         _finish(job_dir, "failed", pid=pid, attempt=attempt, exit_code=code, message=exc.message)
+        _notify(job_dir, "failed")
         return code
     except Exception as exc:
         traceback.print_exc()
         message = f"{type(exc).__name__}: {exc}"
         _record_error(job_dir, {"error": type(exc).__name__, "message": message, "exit_code": 1})
         _finish(job_dir, "failed", pid=pid, attempt=attempt, exit_code=1, message=message)
+        _notify(job_dir, "failed")
         return 1
     print(f"[runner] succeeded sha256={sha256}", flush=True)
     _finish(job_dir, "succeeded", pid=pid, attempt=attempt, exit_code=0, sha256=sha256)
+    _notify(job_dir, "succeeded")
     return 0
 
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from shared.compute.azureml import AzureMLCompute, stage_code
 from shared.compute.base import TERMINAL, Compute, attempt_name, job_name_for
+from shared.compute.events import training_instance
 from shared.compute.handoff import JobHandoff, inputs_staged, job_error, read_outputs, stage_inputs
 from shared.compute.local import LocalCompute, storage_environment
 from shared.errors import ConfigurationError, ValidationError
@@ -162,7 +163,7 @@ def submit(
     inputs and checkpoint prefix, so it resumes where the preempted attempt stopped.
     """
     base = job_name_for(run_id)
-    handoff = JobHandoff(job=base)
+    handoff = JobHandoff(job=base, notify=training_instance(run_id))  # its runner says when it ends
     if not inputs_staged(storage, handoff):
         roles = _stage(storage, spec, dataset, handoff)
         # The run shows every column's role: the features with their kinds, the dropped with why.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.compute.events import QUEUE as TRAINING_EVENTS_QUEUE
 from shared.settings import Settings
 from shared.storage.blobs import BlobStore
 from shared.storage.clients import StorageClients, build_clients
@@ -54,6 +55,7 @@ class Storage:
     costs: CostRepository
     audit: AuditRepository
     retrain_requests: MessageQueue
+    training_events: MessageQueue  # job-end messages from local job runners (shared.compute.events)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
@@ -78,6 +80,7 @@ class Storage:
             costs=CostRepository(table, blobs),
             audit=AuditRepository(table, blobs),
             retrain_requests=MessageQueue(clients.queue, RETRAIN_QUEUE),
+            training_events=MessageQueue(clients.queue, TRAINING_EVENTS_QUEUE),
         )
 
     @property
@@ -98,7 +101,8 @@ class Storage:
     @property
     def queues(self) -> tuple[MessageQueue, ...]:
         """Every queue, poison queues included."""
-        return (self.retrain_requests, self.retrain_requests.poison())
+        events = self.training_events
+        return (self.retrain_requests, self.retrain_requests.poison(), events, events.poison())
 
     def ensure_all(self) -> None:
         """Create every table, container and queue (idempotent; safe to call on each start)."""

@@ -1,0 +1,75 @@
+"""A training job's end, told to its orchestration: the internal ``training-events`` queue.
+
+The local job's runner (app code that already holds the storage settings for the Blob hand-off)
+puts one small message on this queue once the job's outputs are in Blob and its state says so;
+a queue trigger in the app raises the ``job_finished`` external event on the run's training
+sub-orchestration, which races that event against its poll timer. The trainer itself gets no key
+and no storage setting: the message comes from the runner, never from user code.
+
+A message only wakes the orchestration up: it then asks the status activity, so a duplicate,
+late or forged message costs one extra poll and never changes an outcome. Only holders of a
+storage credential (the app, its runners, admins) can write to the queue; a function key cannot.
+
+Azure ML jobs do not send it (their container has no app settings): their status is polled. What
+would signal there is an Event Grid subscription on the workspace's ``RunStatusChanged`` events
+delivering to this queue (its ``runTags`` would carry the instance id); not wired yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from shared.errors import ValidationError
+
+if TYPE_CHECKING:
+    from shared.storage.factory import Storage
+
+#: The internal queue of job-end messages (the trigger, the storage factory and the runner read it here).
+QUEUE = "training-events"
+#: The sub-orchestration instance of a run's training job: ``<run id>-train``.
+INSTANCE_SUFFIX = "-train"
+_INSTANCE = rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,250}}{INSTANCE_SUFFIX}$"
+
+
+def training_instance(run_id: str) -> str:
+    """The instance id of run ``run_id``'s training sub-orchestration."""
+    return f"{run_id}{INSTANCE_SUFFIX}"
+
+
+class JobEvent(BaseModel):
+    """One job-end message: which sub-orchestration to wake, and what the runner saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instance: str = Field(pattern=_INSTANCE, description="The training sub-orchestration to wake.")
+    job: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", description="The job (attempt) name.")
+    state: Literal["succeeded", "failed"]
+
+
+def parse_event(raw: bytes) -> JobEvent:
+    """A queue message's JobEvent (base64 JSON, as MessageQueue sends; plain JSON accepted too).
+
+    ValidationError naming the problem when it is not one: retrying cannot fix such a message.
+    """
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        text = raw.decode("utf-8", errors="replace")
+    try:
+        return JobEvent.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"training event is not JSON: {text[:60]!r}", field="message") from exc
+    except PydanticError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "message" for e in exc.errors())
+        raise ValidationError(f"training event has bad fields: {fields}", field="message") from exc
+
+
+def notify_job_ended(storage: Storage, event: JobEvent) -> str:
+    """Put ``event`` on the queue; the message id."""
+    return storage.training_events.send(event.model_dump(mode="json"), ttl_s=24 * 3600)
