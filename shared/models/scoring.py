@@ -90,19 +90,21 @@ def _raw_inputs(
             problems.append((candidates[position], j, name, reason))
             bad_positions.add(position)
         columns[name] = column
-    keep = np.ones(len(candidates), dtype=bool)
-    keep[list(bad_positions)] = False
+    keep: Any = slice(None)  # every row, without copying (the common case: no bad value)
+    if bad_positions:
+        keep = np.ones(len(candidates), dtype=bool)
+        keep[list(bad_positions)] = False
     feeds: dict[str, np.ndarray[Any, Any]] = {}
     nulls: dict[str, int] = {}
     unseen: dict[str, int] = {}
     for name, column in columns.items():
-        dtype: Any = object if sig.columns[name] == "category" else np.float32
-        feeds[name] = column.values[keep].astype(dtype, copy=False).reshape(-1, 1)
-        if n_missing := int(column.missing[keep].sum()):
+        text = sig.columns[name] == "category"
+        feeds[name] = column.values[keep].astype(object if text else np.float32, copy=False).reshape(-1, 1)
+        if n_missing := int(np.count_nonzero(column.missing[keep])):
             nulls[name] = n_missing
-        if n_unseen := int(column.unseen[keep].sum()):
+        if text and (n_unseen := int(np.count_nonzero(column.unseen[keep]))):
             unseen[name] = n_unseen
-    good = [i for p, i in enumerate(candidates) if keep[p]]
+    good = [i for p, i in enumerate(candidates) if p not in bad_positions]
     return feeds, good, nulls, unseen
 
 
