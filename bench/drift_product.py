@@ -187,10 +187,13 @@ def breakdown(connection: str, work: Path, model: str, hour: datetime) -> dict[s
     phases["drift_tests"] = phases.pop("drift_tests_incl_scan") - phases.get("scan_columns", 0.0)
     rest = total - sum(phases.values())
     return {
-        "total_s": round(total, 3),
-        "cpu_s": round(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime, 3),
-        **{k: round(v, 3) for k, v in phases.items()},
-        "reference_reports_row_retrain_s": round(rest, 3),
+        "phases": {
+            "total_s": round(total, 3),
+            "cpu_s": round(after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime, 3),
+            **{k: round(v, 3) for k, v in phases.items()},
+            "reference_reports_row_retrain_s": round(rest, 3),
+        },
+        "limits": limits(connection, work, model, hour),  # same process: one interpreter start fewer
     }
 
 
@@ -263,8 +266,8 @@ def run(sizes: list[int], repeats: int, part_rows: int) -> dict[str, Any]:
                 written = write_window(storage, spec, record, setup, hour, rows, part_rows)
                 args = [connection, str(work), spec.name, hour.isoformat()]
                 runs = [_child(["--step", *args]) for _ in range(repeats)]
-                limit = _child(["--limits", *args])[0]
-                phases = _child(["--breakdown", *args])[0]
+                measured = _child(["--breakdown", *args])[0]
+                limit, phases = measured["limits"], measured["phases"]
                 step_s = statistics.median(r[0]["seconds"] for r in runs)
                 peak = max(r[2] for r in runs)
                 out["sizes"].append(
@@ -308,18 +311,19 @@ def _reference_rows(storage: Any, model: str, version: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parent mode prints the product-path section as JSON; --step / --limits are its children."""
+    """Parent mode prints the product-path section as JSON; --step / --breakdown are its children."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", default="1000000", help="comma-separated window sizes in rows")
+    parser.add_argument(
+        "--rows", default="1000000", help="comma-separated window sizes (250000,1000000,4000000)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--part-rows", type=int, default=10_000)
     parser.add_argument("--step", nargs=4, metavar=("CONN", "WORK", "MODEL", "HOUR"))
-    parser.add_argument("--limits", nargs=4, metavar=("CONN", "WORK", "MODEL", "HOUR"))
     parser.add_argument("--breakdown", nargs=4, metavar=("CONN", "WORK", "MODEL", "HOUR"))
     args = parser.parse_args(argv)
-    for mode, fn in (("step", step), ("limits", limits), ("breakdown", breakdown)):
+    for mode, fn in (("step", step), ("breakdown", breakdown)):
         values = getattr(args, mode)
         if values:
             conn, work, model, hour = values
