@@ -1,8 +1,9 @@
 """The streaming ingest and validate steps (Blob to Blob, chunk by chunk) equal the in-memory path.
 
-Tiny chunks and batches make a 300-row CSV cross dozens of chunk and batch boundaries, with the
-problems placed on and around them: unreadable records, bad numbers, repeats of a unique column
-in different batches, quoted fields with newlines.
+Tiny chunks (each a row group of the typed rows, and a batch of validation) make a 300-row CSV
+cross dozens of chunk and batch boundaries, with the problems placed on and around them:
+unreadable records, bad numbers, repeats of a unique column in different batches, quoted fields
+with newlines.
 """
 
 from __future__ import annotations
@@ -72,8 +73,7 @@ def test_streamed_steps_equal_the_in_memory_path(
 ) -> None:
     body = _csv(300)
     spec = _spec(storage, f"stream-{unique}", body)
-    monkeypatch.setattr(datasets, "CHUNK_BYTES", 512)  # ~30 chunks
-    monkeypatch.setattr(datasets, "BATCH_ROWS", 16)  # ~20 batches
+    monkeypatch.setattr(datasets, "CHUNK_BYTES", 512)  # ~30 chunks: as many row groups and batches
     result = _run(storage, spec)
 
     memory = prepare_dataset(ingest(body, format="csv"), spec)
@@ -106,7 +106,7 @@ def test_a_rejected_stream_commits_no_split(
 ) -> None:
     body = b"id,x,name,label\n" + b"".join(f"{i},1.5,n,\n".encode() for i in range(50))
     spec = _spec(storage, f"streamrej-{unique}", body)
-    monkeypatch.setattr(datasets, "BATCH_ROWS", 8)
+    monkeypatch.setattr(datasets, "CHUNK_BYTES", 128)
     result = _run(storage, spec)
     assert result["rejected"] and result["splits"] == {} and result["rows_quarantined"] == 50
     version_prefix = f"{spec.name}/{result['version']}/"
