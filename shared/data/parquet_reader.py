@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shared.data.types import ROW, clean_text, normalise_typed, type_of
@@ -45,6 +46,15 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String).alias(name)
 
 
+def _row_group_batches(file: pq.ParquetFile, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Batches of at most ``chunk_rows``, one row group read at a time (memory: one row group).
+
+    pyarrow's ``iter_batches`` read ahead and held ~2.4x a whole file's size at once.
+    """
+    for i in range(file.num_row_groups):
+        yield from file.read_row_group(i).to_batches(max_chunksize=chunk_rows)
+
+
 def read_parquet_batches(
     source: bytes | Path | BinaryIO, chunk_rows: int, text: list[str]
 ) -> Iterator[pl.DataFrame]:
@@ -58,7 +68,7 @@ def read_parquet_batches(
             yield from read_parquet_batches(stream, chunk_rows, text)
         return
     next_row = 1
-    for batch in pq.ParquetFile(source).iter_batches(batch_size=chunk_rows):
+    for batch in _row_group_batches(pq.ParquetFile(source), chunk_rows):
         df = pl.DataFrame(batch)
         df = df.rename({c: c.strip() for c in df.columns})
         df = df.with_columns(
