@@ -61,7 +61,9 @@ def check_submission(storage: Storage, settings: Settings, spec: PipelineSpec) -
     check_placement(spec, settings)
     if spec.trainer.kind == "command":
         scripts.resolve_trainer_script(storage, spec.trainer)
-    sources.check_source(storage, spec.source, spec.target, settings)
+    sources.check_source(
+        storage, spec.source, spec.target, settings, max_columns=spec.expectations.max_columns
+    )
     return spec
 
 

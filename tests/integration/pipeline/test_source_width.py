@@ -9,8 +9,10 @@ import pytest
 
 from shared.errors import ValidationError
 from shared.pipeline.sections import Source
+from shared.pipeline.spec import load_spec
 from shared.settings import Settings
 from shared.steps import sources
+from shared.steps.pipelines import check_submission
 from shared.storage.factory import Storage
 
 
@@ -40,3 +42,23 @@ def test_a_header_wider_than_max_columns_is_a_400_naming_both_counts(
     assert err.value.field == "expectations.max_columns"
     assert "5 columns" in str(err.value) and "max_columns 4" in str(err.value)
     assert sources.check_source(storage, source, "label", settings, max_columns=5) == source
+
+
+def test_submission_refuses_a_source_wider_than_the_spec_allows(
+    storage: Storage, settings: Settings, unique: str
+) -> None:
+    storage.blobs.put_bytes("data", f"{unique}/w.csv", b"a,b,c,label\n1,2,3,0\n")
+    spec = load_spec(
+        {
+            "name": f"w{unique}",
+            "source": f"blob:data/{unique}/w.csv",
+            "target": "label",
+            "task": "classification",
+            "trainer": {"kind": "sklearn", "model": "logistic_regression"},
+            "compute": {"kind": "local"},
+            "expectations": {"max_columns": 3},
+        }
+    )
+    with pytest.raises(ValidationError) as err:
+        check_submission(storage, settings, spec)
+    assert err.value.field == "expectations.max_columns" and "4 columns" in str(err.value)
