@@ -3,6 +3,8 @@
 Run by ``bench.drift_bench`` under the project's interpreter (the bench venv has no Azure SDK):
 
     .venv/bin/python -m bench.drift_product --rows 250000,1000000 --repeats 3
+    .venv/bin/python -m bench.drift_product --rows 250000,1000000,4000000 --repeats 1 \
+        --out bench/results/drift_scaling.json      # the scaling row (~7 minutes)
 
 Setup (not timed): a private Azurite, the breast-cancer example trained in-process and deployed as
 the pipeline steps do, its drift reference built; then, per size, a window of inference log written
@@ -320,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--part-rows", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--step", nargs=4, metavar=("CONN", "WORK", "MODEL", "HOUR"))
     parser.add_argument("--breakdown", nargs=4, metavar=("CONN", "WORK", "MODEL", "HOUR"))
     args = parser.parse_args(argv)
@@ -330,7 +333,15 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(fn(conn, Path(work), model, datetime.fromisoformat(hour))))
             return 0
     sizes = [int(x) for x in args.rows.split(",") if x]
-    print(json.dumps(run(sizes, args.repeats, args.part_rows)))
+    result = {
+        "command": f"python -m bench.drift_product --rows {args.rows} --repeats {args.repeats}",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **run(sizes, args.repeats, args.part_rows),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
     return 0
 
 
