@@ -93,12 +93,17 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
 
 def _drift(d: dict[str, Any]) -> str:
     ev = d.get("evidently", {})
-    speed = ev.get("speedup") or ev.get("speedup_full_extrapolated")
+    r = d.get("ratios", {})
+    product = (
+        f"product path {_fmt(r.get('product_step_s'), ' s', 2)} / "
+        f"{_fmt(r.get('product_peak_rss_mb'), ' MB', 0)} peak; "
+        if "product_step_s" in r
+        else ""
+    )
+    speed = r.get("evidently_over_product") or ev.get("speedup") or ev.get("speedup_full_extrapolated")
     return (
-        f"ours {_fmt(_get(d, 'ours', 'median_s'), ' s', 2)} for {_fmt(d.get('rows'))} rows; "
-        f"Evidently {_fmt(ev.get('median_s'), ' s')} ({_fmt(speed, 'x', 0)} slower)"
-        if "median_s" in ev
-        else f"ours {_fmt(_get(d, 'ours', 'median_s'), ' s', 2)}; Evidently: {ev.get('skipped', 'not run')}"
+        f"{product}library {_fmt(_get(d, 'ours', 'median_s'), ' s', 2)} for {_fmt(d.get('rows'))} rows; "
+        f"Evidently {_fmt(speed, 'x', 0)} slower"
     )
 
 
@@ -124,14 +129,15 @@ def _ingest(d: dict[str, Any]) -> str:
 
 
 def _scoring(d: dict[str, Any]) -> str:
-    score = _get(d, "http_open_loop", "score") or {}
-    lat = score.get("latency_ms", {})
     local = d.get("in_process_batch1", {})
+    sat = _get(d, "http_wrk", "saturation") or {}
+    single = _get(d, "http_wrk", "closed_loop", "1") or {}
     return (
         f"onnx p50 {_fmt(_get(local, 'session_run_ms', 'p50'), ' ms', 3)}, "
         f"score() p50 {_fmt(_get(local, 'score_ms', 'p50'), ' ms', 3)}; "
-        f"HTTP @{_fmt(score.get('achieved_rate'), '/s', 0)} p50 {_fmt(lat.get('p50'), ' ms', 2)} "
-        f"p99 {_fmt(lat.get('p99'), ' ms', 2)} errors {sum((score.get('errors') or {}).values())}"
+        f"HTTP (wrk) 1 conn p50 {_fmt(_get(single, 'latency_ms', 'p50'), ' ms', 2)} "
+        f"p99 {_fmt(_get(single, 'latency_ms', 'p99'), ' ms', 2)}; "
+        f"saturation {_fmt(sat.get('requests_per_s'), ' req/s', 0)}"
     )
 
 
@@ -170,7 +176,23 @@ def _tabular(d: dict[str, Any]) -> str:
     )
 
 
+def _job_wait(d: dict[str, Any]) -> str:
+    return (
+        f"job end -> collect {_fmt(d.get('gap_median_s'), ' s', 2)} "
+        f"(poll {_fmt(d.get('poll_seconds'), ' s')}); "
+        f"training child imports {_fmt(_get(d, 'child_imports', 'with_sklearn_trainer_s'), ' s', 1)}"
+    )
+
+
+def _training(d: dict[str, Any]) -> str:
+    cuda = d.get("cuda", {})
+    gpu = cuda.get("not_run") or f"{_fmt(cuda.get('samples_per_s_median'), ' samples/s', 0)}"
+    return f"torch_mlp CPU {_fmt(_get(d, 'cpu', 'samples_per_s_median'), ' samples/s', 0)}; CUDA: {gpu}"
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "job_wait": _job_wait,
+    "training": _training,
     "coldstart": _coldstart,
     "drift": _drift,
     "durable": _durable,
