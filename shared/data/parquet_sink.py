@@ -48,8 +48,15 @@ class ParquetSink:
     to it, so chunks with the same polars types always make one consistent file.
     """
 
-    def __init__(self, target: Committable, schema: Mapping[str, pl.DataType] | None = None) -> None:
+    def __init__(
+        self, target: Committable, schema: Mapping[str, pl.DataType] | None = None, *, buffer_bytes: int = 0
+    ) -> None:
         self.target = target
+        # Frames are held until about ``buffer_bytes`` have come, so small frames still make row
+        # groups big enough for a column to be read back in few requests.
+        self._buffer_bytes = buffer_bytes
+        self._held: list[pl.DataFrame] = []
+        self._held_bytes = 0
         self._stream = _Unclosable(target)
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -73,14 +80,25 @@ class ParquetSink:
             self._open(table.schema)
         assert self._writer is not None and self._schema is not None
         if frame.height:
-            self._writer.write_table(table.cast(self._schema))
+            self._held.append(frame)
+            self._held_bytes += int(frame.estimated_size())
             self.rows += frame.height
+            if self._held_bytes >= self._buffer_bytes:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._held:
+            assert self._writer is not None and self._schema is not None
+            table = pl.concat(self._held).to_arrow() if len(self._held) > 1 else self._held[0].to_arrow()
+            self._writer.write_table(table.cast(self._schema))
+            self._held, self._held_bytes = [], 0
 
     def close(self) -> None:
         """Finish the file (footer) and publish it."""
         if self._writer is None:
             self._open(pa.schema([]))
         assert self._writer is not None
+        self._flush()
         self._writer.close()
         self.target.close()
 

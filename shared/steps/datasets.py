@@ -175,6 +175,11 @@ def rules_key(spec: PipelineSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+#: Rows a split holds before writing them as one row group: bigger groups let the profile read a
+#: column back in fewer requests (4 M rows in ingest-sized groups took ~14 k ranged reads).
+SPLIT_GROUP_BYTES = 32 * 1024 * 1024
+
+
 class _IssueFeed:
     """Ingest's issues (sorted by row) handed out batch by batch: those up to a batch's last row."""
 
@@ -225,7 +230,10 @@ def _checked(
     )
     quarantine = storage.blobs.open_write("quarantine", f"{out}.csv", content_type="text/csv")
     splits = {
-        name: ParquetSink(storage.blobs.open_write("datasets", f"{out}/{name}.parquet")) for name in SPLITS
+        name: ParquetSink(
+            storage.blobs.open_write("datasets", f"{out}/{name}.parquet"), buffer_bytes=SPLIT_GROUP_BYTES
+        )
+        for name in SPLITS
     }
     issues = _IssueFeed(found)
     header = True
