@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrations import names
 
+ROOT = Path(__file__).resolve().parents[3]
 ACTIVITIES = [
     names.START_RUN,
     names.INGEST_DATASET,
@@ -31,7 +34,12 @@ ACTIVITIES = [
 @pytest.fixture(scope="module")
 def activities() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
     """The app's activity functions by activity name, as the worker indexes them."""
-    import function_app
+    # Loaded from its file: in-process devhost loader tests leave other apps' `function_app` in
+    # sys.modules (and their folders on sys.path), so a plain import could find a probe app.
+    spec = importlib.util.spec_from_file_location("function_app", ROOT / "function_app.py")
+    assert spec is not None and spec.loader is not None
+    function_app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(function_app)
 
     found = {}
     for fn in function_app.app.get_functions():
