@@ -14,6 +14,7 @@ import io
 import statistics
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -22,6 +23,7 @@ import yaml
 from cli.client import ApiClient
 from cli.local import ROOT, LocalStack
 from shared.settings import load_settings
+from shared.steps.inference_log import read_inference_log
 from shared.storage.factory import Storage
 
 DEMO_DIR = ROOT / ".demo"
@@ -87,6 +89,19 @@ def main() -> int:
     return 0
 
 
+def wait_for_log(
+    connection_string: str, name: str, since: datetime, rows: int, timeout_s: float = 60
+) -> None:
+    """Wait until the scored rows are in the inference log (the host flushes it in the background)."""
+    storage = Storage.from_settings(load_settings(environ={"AzureWebJobsStorage": connection_string}))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if len(read_inference_log(storage, name, since, datetime.now(UTC) + timedelta(minutes=1))) >= rows:
+            return
+        time.sleep(0.5)
+    print(f"  (the inference log did not show all {rows} rows within {timeout_s:.0f} s)")
+
+
 def monitoring_loop(
     stack: LocalStack, api: ApiClient, name: str, connection_string: str, run: dict[str, Any], target: str
 ) -> None:
@@ -95,9 +110,10 @@ def monitoring_loop(
     shifted = [c for c in rows[0] if c.startswith(("mean ", "worst "))]
     drifted = [{**r, **{c: r[c] * 3 for c in shifted}} for r in rows]
     print(f"\nmonitoring: sending {len(drifted)} drifted rows ({len(shifted)} features x 3) for scoring")
+    sent = datetime.now(UTC) - timedelta(seconds=1)
     for i in range(0, len(drifted), 25):
         api.post(f"/api/models/{name}/score", {"rows": drifted[i : i + 25]})
-    time.sleep(2.5)  # the inference log is flushed every second
+    wait_for_log(connection_string, name, sent, len(drifted))
     before = (api.get(f"/api/drift/{name}")["latest"] or {}).get("window")
     api.request("POST", "/admin/functions/drift_monitor", json={"input": ""})
     print("  ran the drift monitor through POST /admin/functions/drift_monitor")
@@ -129,7 +145,8 @@ def monitoring_loop(
         time.sleep(0.5)
     print(f"  retraining run {instance_id} (started by the retrain-requests queue trigger)")
     final = follow(api, instance_id)
-    print(f"  -> {final['status']}, model version {final.get('model_version')}")
+    outcome = f"model version {final['model_version']}" if final.get("model_version") else final.get("reason")
+    print(f"  -> {final['status']}: {outcome}")
     for gate in final.get("gate_decisions", []):
         print(f"     gate {gate['gate']:<18} {gate['status']:<8} {gate['reason']}")
 
