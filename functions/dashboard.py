@@ -22,7 +22,6 @@ from functions.http_util import handle_errors, int_param, json_body, json_respon
 from functions.reconcile import reconcile_runs
 from shared.contracts import is_terminal
 from shared.errors import NotFoundError, StateConflictError, ValidationError
-from shared.steps import dashboard, runs
 from shared.steps import dashboard_history as history
 
 bp = df.Blueprint()
@@ -46,6 +45,8 @@ def _page_params(req: func.HttpRequest) -> tuple[int, int]:
 
 def _instance(req: func.HttpRequest) -> tuple[str, str]:
     """The part asked for and its instance id, of an existing run (400 for another part, 404 no run)."""
+    from shared.steps import runs
+
     part = req.params.get("part") or "run"
     if part not in PARTS:
         raise ValidationError(f"query parameter part must be one of {', '.join(PARTS)}", field="part")
@@ -84,6 +85,8 @@ async def _fold(client: df.DurableOrchestrationClient, part: str, instance_id: s
 @handle_errors
 def dashboard_page(req: func.HttpRequest) -> func.HttpResponse:
     """The single page (its scripts load from dashboard/assets, relative to a path without a slash)."""
+    from shared.steps import dashboard
+
     path = urlsplit(req.url).path
     if path.endswith("/"):  # relative asset links would resolve under .../dashboard/ otherwise
         return func.HttpResponse(status_code=302, headers={"Location": path.rstrip("/")})
@@ -102,6 +105,8 @@ def dashboard_page(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 def dashboard_asset(req: func.HttpRequest) -> func.HttpResponse:
     """A shipped static file of dashboard/ by name (no data, so no key)."""
+    from shared.steps import dashboard
+
     body, content_type = dashboard.asset(req.route_params["name"])
     headers = {
         "Content-Type": content_type,
@@ -116,6 +121,8 @@ def dashboard_asset(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 async def dashboard_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A page of runs (pipeline, status, trigger, since, until filters) and the filters' values."""
+    from shared.steps import dashboard
+
     offset, limit = _page_params(req)
     chosen, facets = dashboard.filter_runs(
         deps.storage(),
@@ -138,6 +145,8 @@ async def dashboard_timeline(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """One page of a run's (or its training job's) timeline spans with the history's summary."""
+    from shared.steps import dashboard, runs
+
     offset, limit = _page_params(req)
     part, instance_id = _instance(req)
     folded = await _fold(client, part, instance_id)
@@ -183,6 +192,8 @@ async def dashboard_event(req: func.HttpRequest, client: df.DurableOrchestration
 @handle_errors
 def dashboard_models(req: func.HttpRequest) -> func.HttpResponse:
     """Every model's versions with lineage (dataset -> run -> version -> aliases, deployments)."""
+    from shared.steps import dashboard
+
     return json_response({"models": dashboard.lineage(deps.storage())})
 
 
@@ -190,6 +201,8 @@ def dashboard_models(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 def dashboard_costs(req: func.HttpRequest) -> func.HttpResponse:
     """Costs per day x model and per run, with the daily budget line and alerts."""
+    from shared.steps import dashboard
+
     return json_response(dashboard.cost_series(deps.storage()))
 
 
@@ -198,6 +211,8 @@ def dashboard_costs(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 async def terminate_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Terminate a run's instance (admin); its row ends Cancelled with the reason on the next read."""
+    from shared.steps import runs
+
     body = json_body(req) or {}
     reason = body.get("reason", "terminated from the dashboard") if isinstance(body, dict) else None
     if not isinstance(reason, str) or not reason or len(reason) > MAX_REASON:

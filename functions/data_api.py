@@ -7,7 +7,6 @@ import azure.functions as func
 from functions import deps
 from functions.http_util import handle_errors, json_response
 from shared.errors import ValidationError
-from shared.steps import reports, uploads
 
 bp = func.Blueprint()
 
@@ -23,6 +22,8 @@ def _int_param(req: func.HttpRequest, name: str, default: int) -> int:
 @handle_errors
 def upload_data(req: func.HttpRequest) -> func.HttpResponse:
     """Store the raw body at data/uploads/<sha256>/<name> (create-only); 201 new, 200 already there."""
+    from shared.steps import uploads
+
     container = uploads.upload_container(deps.settings())
     upload = uploads.store_upload(deps.storage(), req.params.get("name"), req.get_body(), container)
     return json_response(upload.to_dict(), 201 if upload.created else 200)
@@ -32,6 +33,8 @@ def upload_data(req: func.HttpRequest) -> func.HttpResponse:
 @handle_errors
 def get_quarantine(req: func.HttpRequest) -> func.HttpResponse:
     """One page of a run's quarantined rows with reasons (`offset`, `limit` query parameters)."""
+    from shared.steps import reports
+
     page = reports.quarantine_page(
         deps.storage(),
         req.route_params["run_id"],
