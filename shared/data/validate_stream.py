@@ -30,7 +30,7 @@ from shared.pipeline.sections import ColumnType, Expectations
 
 #: Baseline ranges are widened by this share of their span before values count as out of range.
 DEFAULT_RANGE_TOLERANCE = 0.1
-_NULL_REASONS = ("missing target", "null: baseline had no nulls", "expectation: not_null")
+_NULL_REASONS = ("missing target", "expectation: not_null")
 _UNIQUE = "expectation: unique (repeat)"
 
 
