@@ -195,6 +195,11 @@ class CommandTrainer(_Strict):
     args: list[Annotated[str, Field(max_length=1024)]] = Field(
         default_factory=list, max_length=MAX_SCRIPT_ARGS, description="Arguments passed to the script."
     )
+    inputs: Literal["matrix", "raw"] = Field(
+        default="matrix",
+        description="matrix: the model takes one float tensor of the numeric features (categories and "
+        "dates are dropped with that reason); raw: one input per feature column, as the builtin trainers.",
+    )
 
     @field_validator("script")
     @classmethod

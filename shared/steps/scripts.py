@@ -125,7 +125,13 @@ def stage_script(storage: Storage, trainer: CommandTrainer, data_dir: Path) -> d
     script = resolve_trainer_script(storage, trainer)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / SCRIPT_FILE).write_bytes(script.data)
-    return {"type": "command", "script": script.name, "sha256": script.sha256, "args": list(trainer.args)}
+    return {
+        "type": "command",
+        "script": script.name,
+        "sha256": script.sha256,
+        "args": list(trainer.args),
+        "inputs": trainer.inputs,
+    }
 
 
 def list_scripts(storage: Storage) -> list[dict[str, Any]]:

@@ -72,7 +72,7 @@ def trainer_config(spec: PipelineSpec) -> dict[str, Any]:
             "batch_size": t.batch_size,
         }
     # The script's sha256 is added when submit stages the verified script (scripts.stage_script).
-    return {"type": "command", "script": t.script, "args": list(t.args)}
+    return {"type": "command", "script": t.script, "args": list(t.args), "inputs": t.inputs}
 
 
 def compute_config(spec: PipelineSpec) -> dict[str, Any]:
@@ -81,16 +81,17 @@ def compute_config(spec: PipelineSpec) -> dict[str, Any]:
 
 
 def column_roles(spec: PipelineSpec, train: pl.DataFrame) -> Roles:
-    """Every column's role for this trainer (a command trainer gets numeric columns only)."""
+    """Every column's role for this trainer (a matrix-input command trainer gets numeric columns only)."""
     roles = decide_roles(train, spec.target, spec.features)
     other = roles.non_numeric()
-    if spec.trainer.kind in RAW_COLUMN_TRAINERS or not other:
+    raw = spec.trainer.kind in RAW_COLUMN_TRAINERS or getattr(spec.trainer, "inputs", "matrix") == "raw"
+    if raw or not other:
         return roles
     # The command trainer gets the float matrix: say which columns it does not get, and why.
     features = {n: k for n, k in roles.features.items() if n not in other}
     if not features:
         raise ValidationError("the dataset has no numeric feature columns", field="features")
-    reason = "a category or date: the command trainer takes numeric columns only"
+    reason = "a category or date: this command trainer takes the numeric matrix (inputs: raw takes them)"
     dropped = {**roles.dropped, **dict.fromkeys(other, reason)}
     return Roles(target=roles.target, features=features, dropped=dropped)
 

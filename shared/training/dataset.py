@@ -17,7 +17,7 @@ from shared.models.frames import (
     regression_target,
     target_column,
 )
-from shared.training.features import RAW_COLUMN_TRAINERS, to_model_frame
+from shared.training.features import to_model_frame
 from shared.training.spec import JobSpec, read_job_spec
 
 SPLITS = ("train", "validation", "holdout")
@@ -58,7 +58,7 @@ def load_training_data(data_dir: Path) -> TrainingData:
     train, val = read_split(data_dir, "train"), read_split(data_dir, "validation")
     if train.height < 2 or val.height < 1:
         raise ValidationError("train needs at least 2 rows and validation 1", field="train.parquet")
-    if spec.trainer_type in RAW_COLUMN_TRAINERS:
+    if spec.raw_columns:
         # Raw columns (nulls, categories, dates) go to the trainer's preprocessing graph;
         # each is checked against its declared kind here, before any fitting.
         to_model_frame(train, spec.feature_kinds(), "train")

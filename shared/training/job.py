@@ -25,7 +25,6 @@ from shared.models.evaluate import prediction_metrics
 from shared.models.onnx_io import load_model, sha256_hex
 from shared.models.signature import ModelSignature, metadata_for
 from shared.training.dataset import load_training_data
-from shared.training.features import RAW_COLUMN_TRAINERS
 from shared.training.files import write_bytes_atomic, write_json_atomic
 from shared.training.onnx_stamp import stamp
 from shared.training.trainers import train
@@ -59,8 +58,8 @@ def run_job(
         target=spec.target,
         classes=data.classes,
         trainer=spec.trainer_type,
-        # The builtin trainers' graphs take raw columns; a command trainer's model takes the matrix.
-        columns=dict(spec.feature_kinds()) if spec.trainer_type in RAW_COLUMN_TRAINERS else None,
+        # The builtin trainers' graphs take raw columns; a command trainer's model as it declared.
+        columns=dict(spec.feature_kinds()) if spec.raw_columns else None,
         dropped=dict(spec.dropped),
     )
     model_bytes = stamp(output.onnx, meta)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ValidationError
 from shared.models.signature import Task
-from shared.training.features import Kind
+from shared.training.features import RAW_COLUMN_TRAINERS, Kind
 
 JOB_FILE = "job.json"
 TRAINERS = ("sklearn", "torch_mlp", "command")
@@ -36,6 +36,11 @@ class JobSpec(BaseModel):
     def feature_kinds(self) -> dict[str, Kind]:
         """Every feature's kind, in input order."""
         return {f: self.feature_types.get(f, "numeric") for f in self.features}
+
+    @property
+    def raw_columns(self) -> bool:
+        """Whether the model takes one input per raw column (builtins, or command with inputs: raw)."""
+        return self.trainer_type in RAW_COLUMN_TRAINERS or self.trainer.get("inputs") == "raw"
 
     @property
     def trainer_type(self) -> str:

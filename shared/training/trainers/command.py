@@ -9,6 +9,24 @@ interpreter, so no argument reaches the interpreter as a flag, and no shell sees
 replacement); without them the script gets two trailing arguments ``DATA OUT``. The folders are
 also in ``MLOPS_DATA_DIR``/``MLOPS_OUTPUT_DIR``/``MLOPS_CHECKPOINT_DIR``.
 
+The data folder holds ``job.json``, ``train.parquet``, ``validation.parquet`` (raw columns as
+validated: numbers, booleans, categories as strings, dates as Parquet dates/datetimes, nulls kept)
+and ``schema.json``, written here before the script starts::
+
+    {"target": "churned", "task": "classification", "classes": [0, 1], "inputs": "raw",
+     "features": [{"name": "plan", "kind": "category", "categories": ["basic", "premium"]},
+                  {"name": "signup_date", "kind": "datetime"}, {"name": "age", "kind": "numeric"}],
+     "dropped": {"customer_id": "id-like: ..."}}
+
+``kind`` is one of numeric, bool, category, datetime (``shared.training.features``); categories
+are the distinct non-null values of train. With ``trainer.inputs: matrix`` (the default) the
+features are numeric only (categories and dates are dropped with that reason) and the model takes
+one float tensor ``input`` of ``[batch, len(features)]``. With ``inputs: raw`` the model takes one
+input per feature, named after it, shaped ``[batch, 1]``: a string tensor for a category (null
+passed as ``""``), float for the others (null passed as NaN, a date as days since 1970-01-01 UTC),
+so it must impute inside the graph, exactly as the builtin trainers' models
+(``trainers/onehot.py`` is a shipped example). The job refuses a raw model whose inputs differ.
+
 The script runs in its own empty working folder (also its HOME and TMPDIR) with a minimal
 environment: PATH, locale and GPU selection only; no storage connection, keys or app settings.
 Inside an Azure Function App it does not run at all: there ``command`` trainers run on Azure ML.
@@ -26,6 +44,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+from onnx import TensorProto
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import IntegrityError, ValidationError
@@ -53,6 +72,52 @@ class CommandConfig(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 the staged script must hash to.")
     args: list[str] = Field(default_factory=list, description="Arguments after the script path.")
     timeout_s: float = Field(3600.0, gt=0, description="Wall-clock limit for the script.")
+    inputs: Literal["matrix", "raw"] = Field(
+        "matrix", description="One float matrix, or one input per column."
+    )
+
+
+#: The dataset schema the job hands the script (see the module docstring).
+SCHEMA_FILE = "schema.json"
+
+
+def dataset_schema(data: TrainingData, inputs: str) -> dict[str, Any]:
+    """Column roles, kinds and (for categories) the values seen in train, as ``schema.json`` holds them."""
+    spec = data.spec
+    features: list[dict[str, Any]] = []
+    for name, kind in spec.feature_kinds().items():
+        entry: dict[str, Any] = {"name": name, "kind": kind}
+        if kind == "category" and data.train is not None:
+            values = data.train[name].drop_nulls().cast(str).unique().sort().to_list()
+            entry["categories"] = values
+        features.append(entry)
+    return {
+        "target": spec.target,
+        "task": spec.task,
+        "classes": data.classes,
+        "inputs": inputs,
+        "features": features,
+        "dropped": dict(spec.dropped),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (class labels) as their Python value for JSON."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _check_raw_inputs(model: bytes, kinds: dict[str, str]) -> None:
+    """A raw-columns model must take exactly one ``[batch, 1]`` input per feature of the right type."""
+    proto = parse_onnx(model, "model.onnx")
+    initializers = {i.name for i in proto.graph.initializer}
+    got = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input if i.name not in initializers}
+    want = {n: TensorProto.STRING if k == "category" else TensorProto.FLOAT for n, k in kinds.items()}
+    if got != want:
+        raise ValidationError(
+            f"trainer.inputs is raw: the model must take one input per feature {sorted(want)} "
+            f"(string for categories, float otherwise); it takes {sorted(got)} with types {got}",
+            field="model.onnx",
+        )
 
 
 def script_argv(script: Path, args: list[str], data: Path, out: Path, checkpoints: Path) -> list[str]:
@@ -109,6 +174,8 @@ def train(data: TrainingData, checkpoints: Path | None) -> TrainOutput:
         )
     data_dir = data.data_dir.resolve()
     script = verified_script(data_dir, config.sha256)
+    schema = json.dumps(dataset_schema(data, config.inputs), indent=1, default=_plain)
+    (data_dir / SCHEMA_FILE).write_text(schema, encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="mlops-command-") as scratch:
         stage, work = Path(scratch) / "out", Path(scratch) / "work"
         stage.mkdir()
@@ -141,6 +208,8 @@ def train(data: TrainingData, checkpoints: Path | None) -> TrainOutput:
             tail = (done.stdout + done.stderr)[-TAIL_CHARS:]
             raise TrainingFailedError(f"command exited with code {done.returncode}:\n{tail}")
         model, metrics = _outputs(stage)
+    if config.inputs == "raw":
+        _check_raw_inputs(model, dict(data.spec.feature_kinds()))
     epochs = metrics.get("epochs", 1)
     return TrainOutput(
         onnx=model,

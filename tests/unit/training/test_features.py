@@ -255,7 +255,11 @@ def test_each_trainer_gets_its_roles(churn: pl.DataFrame) -> None:
     assert set(command.features) == {"tenure_months", "monthly_charges", "support_calls", "data_usage_gb",
                                      "age", "discount"}  # fmt: skip
     for name in ("signup_date", "plan", "region", "payment_method"):
-        assert command.dropped[name] == "a category or date: the command trainer takes numeric columns only"
+        assert command.dropped[name] == (
+            "a category or date: this command trainer takes the numeric matrix (inputs: raw takes them)"
+        )
+    raw_command = column_roles(_spec({"kind": "command", "script": "train.py", "inputs": "raw"}), churn)
+    assert raw_command.features == sklearn.features and raw_command.dropped == sklearn.dropped
     rules = {"exclude": ["age"], "max_categories": 5}
     narrowed = column_roles(_spec(SKLEARN, features=rules), churn)
     assert narrowed.dropped["age"] == "excluded by features.exclude"
