@@ -119,6 +119,10 @@ def _stage(storage: Storage, spec: PipelineSpec, dataset: dict[str, Any], handof
         )
         holdout = read_frame(storage, splits["holdout"]) if "holdout" in splits else None
         write_job_folder(folder, job, train, read_frame(storage, splits["validation"]), holdout)
+        if spec.trainer.kind == "command":
+            from shared.training.trainers.command import write_schema  # onnx: not on the cold path
+
+            write_schema(folder, job, train)
         stage_inputs(storage, handoff, folder)
     return roles
 

@@ -11,7 +11,7 @@ also in ``MLOPS_DATA_DIR``/``MLOPS_OUTPUT_DIR``/``MLOPS_CHECKPOINT_DIR``.
 
 The data folder holds ``job.json``, ``train.parquet``, ``validation.parquet`` (raw columns as
 validated: numbers, booleans, categories as strings, dates as Parquet dates/datetimes, nulls kept)
-and ``schema.json``, written here before the script starts::
+and ``schema.json`` (written when the job is staged, or here if the folder lacks it)::
 
     {"target": "churned", "task": "classification", "classes": [0, 1], "inputs": "raw",
      "features": [{"name": "plan", "kind": "category", "categories": ["basic", "premium"]},
@@ -44,15 +44,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 from onnx import TensorProto
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import IntegrityError, ValidationError
+from shared.models.frames import class_labels, target_column
 from shared.models.onnx_io import parse_onnx
 from shared.settings import job_environment, load_settings
 from shared.training.dataset import TrainingData
 from shared.training.errors import TrainingFailedError
-from shared.training.spec import validate_model
+from shared.training.spec import JobSpec, validate_model
 from shared.training.trainers.base import TrainOutput
 
 TAIL_CHARS = 4000
@@ -81,24 +83,29 @@ class CommandConfig(BaseModel):
 SCHEMA_FILE = "schema.json"
 
 
-def dataset_schema(data: TrainingData, inputs: str) -> dict[str, Any]:
+def dataset_schema(spec: JobSpec, train: pl.DataFrame) -> dict[str, Any]:
     """Column roles, kinds and (for categories) the values seen in train, as ``schema.json`` holds them."""
-    spec = data.spec
     features: list[dict[str, Any]] = []
     for name, kind in spec.feature_kinds().items():
         entry: dict[str, Any] = {"name": name, "kind": kind}
-        if kind == "category" and data.train is not None:
-            values = data.train[name].drop_nulls().cast(str).unique().sort().to_list()
-            entry["categories"] = values
+        if kind == "category":
+            entry["categories"] = train[name].drop_nulls().cast(pl.String).unique().sort().to_list()
         features.append(entry)
+    target = target_column(train, spec.target, "train")
     return {
         "target": spec.target,
         "task": spec.task,
-        "classes": data.classes,
-        "inputs": inputs,
+        "classes": class_labels(target) if spec.task == "classification" else None,
+        "inputs": spec.trainer.get("inputs", "matrix"),
         "features": features,
         "dropped": dict(spec.dropped),
     }
+
+
+def write_schema(data_dir: Path, spec: JobSpec, train: pl.DataFrame) -> None:
+    """Write ``schema.json`` into a job folder (submit stages it; Azure ML mounts the folder read-only)."""
+    schema = json.dumps(dataset_schema(spec, train), indent=1, default=_plain)
+    (data_dir / SCHEMA_FILE).write_text(schema, encoding="utf-8")
 
 
 def _plain(value: Any) -> Any:
@@ -174,8 +181,8 @@ def train(data: TrainingData, checkpoints: Path | None) -> TrainOutput:
         )
     data_dir = data.data_dir.resolve()
     script = verified_script(data_dir, config.sha256)
-    schema = json.dumps(dataset_schema(data, config.inputs), indent=1, default=_plain)
-    (data_dir / SCHEMA_FILE).write_text(schema, encoding="utf-8")
+    if not (data_dir / SCHEMA_FILE).is_file():  # a folder staged without it (by hand, or older)
+        write_schema(data_dir, data.spec, data.validation if data.train is None else data.train)
     with tempfile.TemporaryDirectory(prefix="mlops-command-") as scratch:
         stage, work = Path(scratch) / "out", Path(scratch) / "work"
         stage.mkdir()
