@@ -11,7 +11,7 @@ from rich.table import Table
 from cli.client import ApiClient, ApiError
 from cli.follow import TERMINAL, FollowTimeout, follow, instance_status, reconcile
 from cli.options import KeyOption, UrlOption, client, fail
-from cli.show import StepPrinter, console, runs_table, steps_table, summary
+from cli.show import StepPrinter, console, features_table, runs_table, steps_table, summary
 from cli.specfile import SpecFileError, load_spec_file, local_source, upload_name, with_source
 from shared.steps.uploads import MAX_UPLOAD_BYTES
 
@@ -92,6 +92,7 @@ def _follow_to_end(api: ApiClient, run_id: str, timeout: float) -> None:
     except ApiError as exc:
         fail(exc)
     summary(final)
+    features_table(final)
     if final.get("status") != "Succeeded":
         raise typer.Exit(EXIT_NOT_SUCCEEDED)
 
@@ -123,6 +124,7 @@ def status(
             record = ended
     steps_table(record)
     summary(record)
+    features_table(record)
 
 
 def history(run_id: str, url: str | None = UrlOption, key: str | None = KeyOption) -> None:

@@ -78,6 +78,23 @@ def steps_table(record: dict[str, Any]) -> None:
     console.print(table)
 
 
+def features_table(record: dict[str, Any]) -> None:
+    """Every column's role from ``details.features``: features with their kinds, dropped with why."""
+    roles = (record.get("details") or {}).get("features")
+    if not isinstance(roles, dict):
+        return  # the run has not staged its training job yet (or predates column roles)
+    used, dropped = roles.get("used") or {}, roles.get("dropped") or {}
+    table = Table(title=f"columns: {len(used)} features, {len(dropped)} dropped", title_justify="left")
+    table.add_column("column", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("kind or reason", overflow="fold")
+    for name, kind in used.items():
+        table.add_row(str(name), "feature", str(kind))
+    for name, reason in dropped.items():
+        table.add_row(str(name), "dropped", str(reason))
+    console.print(table)
+
+
 #: Below this width `runs` prints two lines per run instead of a table, so ids stay whole.
 NARROW = 120
 

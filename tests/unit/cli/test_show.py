@@ -44,3 +44,27 @@ def test_summary_names_outcome_reason_and_counts(screen: Console) -> None:
     )
     text = screen.export_text()
     assert "DataRejected" in text and "44% rows bad" in text and "rows quarantined" in text
+
+
+def test_status_lists_features_with_kinds_and_dropped_columns_with_reasons(screen: Console) -> None:
+    screen.width = 140
+    roles = {
+        "used": {"plan": "category", "signup_date": "datetime", "age": "numeric"},
+        "dropped": {"customer_id": "id-like: a distinct integer in every row"},
+    }
+    show.features_table({"run_id": RUN_ID, "details": {"features": roles}})
+    lines = screen.export_text().splitlines()
+    assert "columns: 3 features, 1 dropped" in lines[0]
+    text = screen.export_text()
+    for name, kind in roles["used"].items():
+        assert any(name in line and "feature" in line and kind in line for line in lines), name
+    assert any(
+        "customer_id" in line and "dropped" in line and "id-like: a distinct integer in every row" in line
+        for line in lines
+    ), text
+
+
+def test_status_without_column_roles_prints_no_columns_table(screen: Console) -> None:
+    show.features_table({"run_id": RUN_ID, "details": {}})
+    show.features_table({"run_id": RUN_ID})
+    assert screen.export_text() == ""
