@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.data.ingest import IngestResult
-from shared.data.profile import DatasetProfile, profile_frame
 from shared.data.schema import BaselineSchema
 from shared.data.split import split_frame, to_parquet_bytes
 from shared.data.types import ROW
 from shared.data.validate import ValidationResult, validate_dataset
+from shared.monitoring.reference import DATASET_PROFILE, ReferenceProfile
 from shared.pipeline.sections import ColumnType
 from shared.pipeline.spec import PipelineSpec
 
@@ -30,7 +30,7 @@ class PreparedDataset(BaseModel):
 
     dataset_version: str = Field(description="sha256 of the source bytes.")
     validation: ValidationResult = Field(description="Counts, decision, quarantine, baseline.")
-    profile: DatasetProfile | None = Field(description="Profile of the accepted rows; None when rejected.")
+    profile: ReferenceProfile | None = Field(description="Profile of the accepted rows; None when rejected.")
     split_rows: dict[str, int] = Field(description="Rows per split; empty when rejected.")
     splits: dict[str, bytes] = Field(
         exclude=True, repr=False, description="Parquet bytes per split; empty when rejected."
@@ -71,7 +71,7 @@ def prepare_dataset(
             splits={},
         )
     accepted = validation.accepted
-    profile = profile_frame(accepted.drop(ROW), dataset_version=ingested.dataset_version)
+    profile = ReferenceProfile.from_frame(accepted.drop(ROW), DATASET_PROFILE)
     parts = split_frame(accepted, spec.split)
     return PreparedDataset(
         dataset_version=ingested.dataset_version,

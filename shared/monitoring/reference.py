@@ -17,7 +17,7 @@ computed from the full data, so they are exact.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -38,6 +38,11 @@ from shared.monitoring.columns import (
 from shared.monitoring.config import ColumnKind, ReferenceConfig
 
 OTHER = "__other__"
+
+#: The profile stored with every validated dataset: the same document as a model's drift reference,
+#: at a coarser ECDF resolution (it describes the data; a deployment builds its own full reference
+#: from the training features and the model's predictions on them).
+DATASET_PROFILE = ReferenceConfig(max_quantiles=64)
 
 
 class NumericReference(BaseModel):
@@ -115,6 +120,10 @@ class ReferenceProfile(BaseModel):
             return cls.model_validate_json(data)
         return cls.model_validate(json.loads(json.dumps(data)))
 
+    def to_json(self) -> str:
+        """The profile as JSON text (what ``from_json`` reads)."""
+        return self.model_dump_json()
+
 
 def build_reference(frame: pl.DataFrame, config: ReferenceConfig) -> ReferenceProfile:
     """Profile every requested column of ``frame`` for drift detection."""
@@ -133,6 +142,38 @@ def build_reference(frame: pl.DataFrame, config: ReferenceConfig) -> ReferencePr
         else:
             columns[name] = _categorical_reference(series, kind, config)
     return ReferenceProfile(n_rows=frame.height, columns=columns, skipped=skipped, config=config)
+
+
+#: Values read at once by ``build_reference_by_columns`` (sorting copies them once more).
+GROUP_BYTES = 32 * 1024 * 1024
+
+
+def build_reference_by_columns(
+    names: Sequence[str],
+    read: Callable[[list[str]], pl.DataFrame],
+    *,
+    rows: int,
+    config: ReferenceConfig | None = None,
+    group: int | None = None,
+) -> ReferenceProfile:
+    """``build_reference`` of a table read ``group`` columns at a time, so memory holds a few columns.
+
+    Equal to the whole-frame profile: each column's reference depends on its own values only, in any
+    order. By default a group holds about ``GROUP_BYTES`` of 8-byte values (at least one column).
+    """
+    config = config or ReferenceConfig()
+    wanted = list(config.columns) if config.columns is not None else list(names)
+    if group is None:
+        group = max(1, GROUP_BYTES // max(1, 8 * rows))
+    columns: dict[str, NumericReference | CategoricalReference] = {}
+    skipped: dict[str, str] = {}
+    for start in range(0, len(wanted), group):
+        part = build_reference(
+            read(wanted[start : start + group]), config.model_copy(update={"columns": None})
+        )
+        columns.update(part.columns)
+        skipped.update(part.skipped)
+    return ReferenceProfile(n_rows=rows, columns=columns, skipped=skipped, config=config)
 
 
 def _kind(series: pl.Series, config: ReferenceConfig) -> ColumnKind | None:

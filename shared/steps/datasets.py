@@ -25,12 +25,12 @@ from shared.data.ingest import DEFAULT_CHUNK_BYTES, ISSUE_SCHEMA, MAX_COLUMNS
 from shared.data.ingest_stream import Opener, survey, typed_parts
 from shared.data.parquet_sink import ParquetSink
 from shared.data.prepare import ingest_overrides
-from shared.data.profile import DatasetProfile, profile_columns
 from shared.data.schema import BaselineSchema
 from shared.data.split import SPLITS, split_frame
 from shared.data.types import POLARS_TYPES, ROW
 from shared.data.validate_stream import StreamValidator, Totals
 from shared.errors import NotFoundError, ValidationError
+from shared.monitoring.reference import DATASET_PROFILE, ReferenceProfile, build_reference_by_columns
 from shared.pipeline.sections import Source
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings, load_settings
@@ -271,7 +271,7 @@ def _write_batch(
     return False
 
 
-def _profile(storage: Storage, refs: dict[str, BlobRef], rows: int, version: str) -> DatasetProfile:
+def _profile(storage: Storage, refs: dict[str, BlobRef], rows: int) -> ReferenceProfile:
     """The accepted rows' profile, read back from the splits a few columns at a time (ranged reads)."""
     files = [
         pq.ParquetFile(storage.blobs.open_range(r.container, r.name, etag=r.etag), pre_buffer=True)
@@ -282,7 +282,7 @@ def _profile(storage: Storage, refs: dict[str, BlobRef], rows: int, version: str
     def read(columns: list[str]) -> pl.DataFrame:
         return pl.concat([pl.DataFrame(f.read(columns=columns)) for f in files])
 
-    return profile_columns(names, read, rows=rows, dataset_version=version)
+    return build_reference_by_columns(names, read, rows=rows, config=DATASET_PROFILE)
 
 
 def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, Any]:
@@ -313,7 +313,7 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             sink.close()
             ref = sink.target.ref  # type: ignore[attr-defined]
             refs[name], splits[name], split_rows[name] = ref, ref.name, sink.rows
-        profile = _profile(storage, refs, v.rows_accepted, version)
+        profile = _profile(storage, refs, v.rows_accepted)
         profile_blob = storage.blobs.put_bytes(
             "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
         ).name

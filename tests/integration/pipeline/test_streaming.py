@@ -16,8 +16,8 @@ import pytest
 
 from shared.data.ingest import ingest
 from shared.data.prepare import prepare_dataset
-from shared.data.profile import DatasetProfile
 from shared.data.schema import BaselineSchema
+from shared.monitoring.reference import ReferenceProfile
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.settings import load_settings
 from shared.steps import datasets
@@ -93,7 +93,7 @@ def test_streamed_steps_equal_the_in_memory_path(
         expected = pl.read_parquet(memory.splits[name])
         assert part.height == rows
         assert part.equals(expected), name
-    stored = DatasetProfile.from_json(storage.blobs.get_bytes("profiles", result["profile_blob"]))
+    stored = ReferenceProfile.from_json(storage.blobs.get_bytes("profiles", result["profile_blob"]))
     assert stored == memory.profile
     baseline = datasets.load_baseline(storage, spec.name)
     assert baseline == v.baseline and isinstance(baseline, BaselineSchema)

@@ -10,9 +10,9 @@ import pytest
 
 from shared.data.ingest import ingest, ingest_source
 from shared.data.prepare import ingest_overrides, prepare_dataset
-from shared.data.profile import DatasetProfile
 from shared.data.schema import BaselineSchema
 from shared.errors import DataRejectedError, NotFoundError, ValidationError
+from shared.monitoring.reference import ReferenceProfile
 from shared.pipeline.sections import Source
 from shared.pipeline.spec import load_spec_file
 
@@ -37,7 +37,7 @@ def test_examples_prepare_end_to_end_and_rerun_the_same(example: str) -> None:
     assert again.dataset_version == first.dataset_version
     assert again.splits == first.splits
     assert again.profile == first.profile
-    assert DatasetProfile.from_json(first.profile.to_json()) == first.profile
+    assert ReferenceProfile.from_json(first.profile.to_json()) == first.profile
     assert again.summary()["rows_accepted"] == first.validation.rows_accepted
 
 

@@ -13,11 +13,11 @@ import pytest
 from shared.data.ingest import ingest
 from shared.data.ingest_stream import survey, typed_parts
 from shared.data.parquet_sink import ParquetSink
-from shared.data.profile import profile_columns, profile_frame
 from shared.data.schema import SchemaAccumulator, infer_schema
 from shared.data.types import ROW
 from shared.data.validate import validate_frame
 from shared.data.validate_stream import StreamValidator, summarise
+from shared.monitoring.reference import DATASET_PROFILE, ReferenceProfile, build_reference_by_columns
 from shared.pipeline.sections import ColumnExpectation, Expectations
 
 
@@ -132,10 +132,10 @@ def test_profile_read_in_column_groups_equals_the_frame_profile() -> None:
         }
     )
     shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)  # row order must not matter
-    expected = profile_frame(frame, dataset_version="v")
+    expected = ReferenceProfile.from_frame(frame, DATASET_PROFILE)
     for group in (1, 3, None):
-        got = profile_columns(
-            frame.columns, lambda names: shuffled.select(names), rows=300, group=group, dataset_version="v"
+        got = build_reference_by_columns(
+            frame.columns, lambda names: shuffled.select(names), rows=300, group=group, config=DATASET_PROFILE
         )
         assert got == expected
 
