@@ -84,9 +84,7 @@ def test_the_rules_key_covers_every_data_rule_and_nothing_else(unique: str) -> N
         {"split": {"seed": 7}},
         {"reject_threshold": 0.2},
     ):
-        assert datasets.rules_key(_spec(f"k-{unique}", "blob:data/uploads/x.csv", **changed)) != key, (
-            changed
-        )
+        assert datasets.rules_key(_spec(f"k-{unique}", "blob:data/uploads/x.csv", **changed)) != key, changed
     unrelated = _spec(f"k-{unique}", "blob:data/uploads/x.csv", description="x", schedule="0 0 * * * *")
     assert datasets.rules_key(unrelated) == key
 
