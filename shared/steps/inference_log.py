@@ -5,7 +5,10 @@ part per flush of one model version's rows for one hour. A part has a fixed sche
 version: ``__ts__`` (UTC time of the request), ``__version__``, every feature of the model's
 signature as Float32 (the values the model was given: scoring validates rows and feeds ONNX a
 float32 matrix) in signature order, and the prediction column the drift reference uses (label of a
-classifier, value of a regressor). Parts are immutable and carry a sha256 like every other blob.
+classifier, value of a regressor). A raw-columns model's parts also carry per-row data-quality
+counts ``__nulls__`` (features null or left out, imputed by the model) and ``__unseen__``
+(categories never seen in training); they are never drift features: ``LogWindow`` keeps them out
+of its columns and sums them in ``quality()``. Parts are immutable and carry a sha256 like every other blob.
 
 Nothing in the drift path touches a row in Python: the reader lists the window's hours, streams the
 parts to a temporary folder and scans them with polars, projecting the columns a drift batch needs.
@@ -32,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from shared.models.signature import ModelSignature
 from shared.storage.factory import Storage
 from shared.storage.names import validate_blob_name
 
@@ -40,6 +44,9 @@ TS = "__ts__"
 VERSION = "__version__"
 PART_SUFFIX = ".parquet"
 PREDICTION = "prediction"
+NULLS = "__nulls__"
+UNSEEN = "__unseen__"
+QUALITY = (NULLS, UNSEEN)
 _PART = re.compile(r"^\d{4}-\d{2}-\d{2}/\d{2}/(?P<version>[^/]+)/[^/]+\.parquet$")
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,8 @@ class _Batch:
     ts: list[npt.NDArray[np.int64]] = field(default_factory=list)
     matrices: list[FloatMatrix] = field(default_factory=list)
     predictions: list[Any] = field(default_factory=list)
+    #: Per-row null and unseen-category counts (raw-columns models only; else empty).
+    quality: list[npt.NDArray[np.int32]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -88,7 +97,28 @@ class _Batch:
         columns = [ts, pl.Series(VERSION, [version] * self.rows, dtype=pl.String)]
         columns += [pl.Series(name, matrix[:, j], dtype=pl.Float32) for j, name in enumerate(self.features)]
         columns.append(pl.Series(self.prediction, self.predictions, strict=False))
+        if self.quality:
+            counts = np.concatenate(self.quality)
+            columns += [pl.Series(name, counts[:, j], dtype=pl.Int32) for j, name in enumerate(QUALITY)]
         return pl.DataFrame(columns)
+
+
+def row_quality(sig: ModelSignature, rows: list[Any]) -> npt.NDArray[np.int32] | None:
+    """Per scored row ``[nulls, unseen categories]`` of a raw-columns model; None for a matrix model.
+
+    The rows are the ones scoring accepted, so a value is null/left out, or valid for its kind.
+    """
+    if sig.columns is None:
+        return None
+    known = {name: set(values) for name, values in (sig.categories or {}).items()}
+    texts = [name for name, kind in sig.columns.items() if kind == "category" and name in known]
+    counts = np.zeros((len(rows), 2), dtype=np.int32)
+    for i, row in enumerate(rows):
+        counts[i, 0] = sum(1 for name in sig.features if row.get(name) is None)
+        counts[i, 1] = sum(
+            1 for name in texts if (v := row.get(name)) is not None and str(v) not in known[name]
+        )
+    return counts
 
 
 def encode_part(frame: pl.DataFrame) -> bytes:
@@ -129,8 +159,13 @@ class InferenceLogBuffer:
         matrix: FloatMatrix,
         predictions: list[Any],
         at: datetime | None = None,
+        quality: npt.NDArray[np.int32] | None = None,
     ) -> None:
-        """Queue rows (a float32 matrix in ``features`` order and their predictions) logged at ``at``."""
+        """Queue rows (a float32 matrix in ``features`` order and their predictions) logged at ``at``.
+
+        ``quality``: per-row ``[nulls, unseen categories]`` (a raw-columns model's rows; one shape
+        per model version, so give it for every call of a version or for none).
+        """
         when = (at or datetime.now(UTC)).astimezone(UTC)
         hour = when.replace(minute=0, second=0, microsecond=0)
         stamp = np.full(len(predictions), int(when.timestamp() * 1_000_000), dtype=np.int64)
@@ -142,6 +177,8 @@ class InferenceLogBuffer:
             batch.ts.append(stamp)
             batch.matrices.append(np.asarray(matrix, dtype=np.float32).reshape(len(predictions), -1))
             batch.predictions.extend(predictions)
+            if quality is not None:
+                batch.quality.append(np.asarray(quality, dtype=np.int32).reshape(len(predictions), 2))
             full = batch.rows >= self.max_rows
         if not self.background:
             self.flush()
@@ -188,6 +225,7 @@ class InferenceLogBuffer:
                     batch.ts += newer.ts
                     batch.matrices += newer.matrices
                     batch.predictions += newer.predictions
+                    batch.quality += newer.quality
                 self._pending[key] = batch
 
 
@@ -245,6 +283,7 @@ class LogWindow:
         self.bytes_read = 0
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._lazy: pl.LazyFrame | None = None
+        self._quality: list[pl.LazyFrame] = []
         self.columns: list[str] = []
         self.height = 0
 
@@ -286,12 +325,30 @@ class LogWindow:
             other = self.version is not None and version != self.version
             if other and self.prediction is not None and self.prediction in schema:
                 lazy = lazy.with_columns(pl.lit(None, dtype=schema[self.prediction]).alias(self.prediction))
-            frames.append(lazy.drop(TS, VERSION, strict=False))
+            if all(name in schema for name in QUALITY):
+                self._quality.append(lazy.select(QUALITY))
+            frames.append(lazy.drop(TS, VERSION, *QUALITY, strict=False))
         if not frames:
             return
         self._lazy = pl.concat(frames, how="diagonal_relaxed")
         self.columns = list(self._lazy.collect_schema())
         self.height = int(self._lazy.select(pl.len()).collect().item())
+
+    def quality(self) -> dict[str, int]:
+        """Data-quality signals of the window: rows carrying counts, null features, unseen categories."""
+        if not self._quality:
+            return {"rows": 0, "rows_with_nulls": 0, "nulls": 0, "unseen_categories": 0}
+        sums = (
+            pl.concat(self._quality)
+            .select(
+                pl.len().alias("rows"),
+                (pl.col(NULLS) > 0).sum().alias("rows_with_nulls"),
+                pl.col(NULLS).sum().alias("nulls"),
+                pl.col(UNSEEN).sum().alias("unseen_categories"),
+            )
+            .collect()
+        )
+        return {name: int(sums[name][0]) for name in sums.columns}
 
     def read(self, names: list[str]) -> pl.DataFrame:
         """The window's values of ``names`` (those it has), one column each."""

@@ -16,6 +16,7 @@ import numpy as np
 from shared.errors import NotFoundError, ValidationError
 from shared.models.onnx_io import ModelCache
 from shared.models.scoring import score
+from shared.models.signature import ModelSignature
 from shared.steps import rollout, routing
 from shared.steps.current_spec import deployment_alias
 from shared.steps.inference_log import (
@@ -23,6 +24,7 @@ from shared.steps.inference_log import (
     InferenceLogBuffer,
     prediction_column,
     read_inference_log,
+    row_quality,
 )
 from shared.steps.rollout import RolloutRecord
 from shared.steps.rollout_telemetry import RolloutTelemetry
@@ -155,7 +157,16 @@ class Server:
         if sample_rate > 0 and isinstance(rows, list):
             # Raw-columns models: the log keeps the plain numeric features (nulls as NaN).
             features = loaded.signature.numeric_features
-            log_rows(self.log, model, record.version, features, rows, predictions, sample_rate)
+            log_rows(
+                self.log,
+                model,
+                record.version,
+                features,
+                rows,
+                predictions,
+                sample_rate,
+                signature=loaded.signature,
+            )
         if rollout_id is not None:
             outputs = [p.get("label", p.get("value")) for p in predictions]
             self.telemetry.add(
@@ -216,6 +227,7 @@ def log_rows(
     predictions: list[dict[str, Any]],
     sample_rate: float,
     at: datetime | None = None,
+    signature: ModelSignature | None = None,
 ) -> int:
     """Queue the sampled rows (already validated by scoring) with their predictions; how many."""
     keep = sampled(min(len(rows), len(predictions)), sample_rate)
@@ -225,5 +237,7 @@ def log_rows(
     # null or left out, which becomes NaN here.
     matrix = np.array([[rows[i].get(name) for name in features] for i in keep], dtype=np.float32)
     outputs = [predictions[i].get("label", predictions[i].get("value")) for i in keep]
-    buffer.add(model, version, features, prediction_column(features), matrix, outputs, at)
+    # Raw-columns models: per-row null and unseen-category counts (data quality, not drift features).
+    quality = row_quality(signature, [rows[i] for i in keep]) if signature is not None else None
+    buffer.add(model, version, features, prediction_column(features), matrix, outputs, at, quality)
     return len(keep)
