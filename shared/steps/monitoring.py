@@ -170,6 +170,7 @@ def run_drift_check(
     with LogWindow(storage, model, since, until, version=record.version, prediction=prediction) as window:
         current = window if window.height else empty_frame(reference)
         result = compute_drift(reference, current, drift_config(spec, prediction))
+        quality = window.quality()  # nulls imputed / unseen categories: data quality, not drift
     report = result.report
     base = f"drift/{model}/{window_id}"
     json_blob = storage.blobs.put_bytes(
@@ -200,7 +201,7 @@ def run_drift_check(
         until=until,
         checked_at=checked_at,
         retrain={k: v for k, v in retrain.items() if k != "status"} | {"status": _stored(retrain)},
-        notes=list(report.notes),
+        notes=[*report.notes, *_quality_notes(quality)],
     )
 
     def merge(current: DriftCheckRecord) -> DriftCheckRecord:
@@ -222,7 +223,21 @@ def run_drift_check(
         "report_json": json_blob.name,
         "report_html": html_blob.name,
         "retrain": retrain,
+        "data_quality": quality,
     }
+
+
+def _quality_notes(quality: dict[str, int]) -> list[str]:
+    """Notes on the window's imputed nulls and unseen categories (raw-columns models' log rows)."""
+    notes = []
+    if quality["nulls"]:
+        notes.append(
+            f"data quality: {quality['nulls']} null or missing feature values imputed in "
+            f"{quality['rows_with_nulls']}/{quality['rows']} rows"
+        )
+    if quality["unseen_categories"]:
+        notes.append(f"data quality: {quality['unseen_categories']} categories never seen in training")
+    return notes
 
 
 def _stored(retrain: dict[str, Any]) -> str:

@@ -1,21 +1,26 @@
 """Data-quality counts in the inference log (Azurite): a raw-columns model's logged rows carry how
 many features were null and how many categories unseen; the drift window sums them and keeps them
-out of its feature columns."""
+out of its feature columns, and the drift check reports them."""
 
 from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
 
+from shared.models.onnx_io import ModelCache
 from shared.models.signature import ModelSignature
 from shared.settings import Settings
+from shared.steps import monitoring
 from shared.steps.inference_log import LOG_CONTAINER, NULLS, UNSEEN, InferenceLogBuffer, LogWindow, list_parts
 from shared.steps.serving import log_rows
 from shared.storage.factory import Storage
+from tests.integration.monitoring.support import Deployed
+from tests.scoring_support import score_rows
 
 HOUR = datetime(2026, 11, 22, 9, tzinfo=UTC)
 SIG = ModelSignature(
@@ -62,3 +67,25 @@ def test_matrix_model_rows_carry_no_quality_columns(storage: Storage) -> None:
     with LogWindow(storage, model, HOUR, HOUR + timedelta(hours=1)) as window:
         assert window.columns == ["a", "prediction"]
         assert window.quality()["rows"] == 0
+
+
+def test_drift_check_reports_imputed_nulls_as_data_quality(deploy: Callable[..., Deployed]) -> None:
+    d = deploy()
+    rows = d.feature_rows("holdout")
+    first = next(iter(rows[0]))
+    holes = [{**row, first: None} if i % 4 == 0 else row for i, row in enumerate(rows)]
+    before = datetime.now(UTC)
+    score_rows(d.storage, ModelCache(), d.name, {"rows": holes})
+    since = before.replace(minute=0, second=0, microsecond=0)
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    window = f"{since:%Y-%m-%dT%H}"
+    result = monitoring.run_drift_check(d.storage, d.spec, d.name, since, until, window)
+    nulled = len(range(0, len(rows), 4))
+    assert result["data_quality"] == {
+        "rows": len(rows),
+        "rows_with_nulls": nulled,
+        "nulls": nulled,
+        "unseen_categories": 0,
+    }
+    (check,) = [c for c in monitoring.latest_drift(d.storage, d.name) if c["window"] == window]
+    assert any(f"{nulled} null or missing feature values imputed" in n for n in check["notes"]), check
