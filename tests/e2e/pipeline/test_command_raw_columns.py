@@ -4,18 +4,22 @@ its ONNX scores raw records over HTTP (a null, an unseen category, an ignored id
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
+from azure.storage.blob import BlobServiceClient
 
 from cli.client import ApiClient
 from cli.local import ROOT
+from shared.compute.base import job_name_for
+from shared.compute.handoff import JobHandoff
 from tests.e2e.pipeline.test_mixed_types import USED, _raw_rows, _wait
 
 
 def test_command_trainer_trains_on_raw_columns_and_scores_raw_records(
-    api: ApiClient, log_of: Path, unique: str
+    api: ApiClient, log_of: Path, unique: str, azurite_connection_string: str
 ) -> None:
     data = (ROOT / "examples" / "data" / "churn.csv").read_bytes()
     uploaded = api.upload("/api/data/uploads", data, name="churn.csv")
@@ -25,6 +29,12 @@ def test_command_trainer_trains_on_raw_columns_and_scores_raw_records(
 
     run = _wait(api, api.post(f"/api/pipelines/{name}/runs", {"spec": spec})["run_id"], log_of)
     assert run["status"] == "Succeeded", run
+    # Submission staged schema.json with the job's inputs (Azure ML mounts them read-only).
+    handoff = JobHandoff(job=job_name_for(run["run_id"]))
+    blobs = BlobServiceClient.from_connection_string(azurite_connection_string)
+    blob = blobs.get_blob_client(handoff.container, f"{handoff.data}schema.json")
+    staged = json.loads(blob.download_blob().readall())
+    assert staged["inputs"] == "raw" and {f["name"]: f["kind"] for f in staged["features"]} == USED
     assert run["details"]["features"]["used"] == USED  # categories and the date are features
     assert list(run["details"]["features"]["dropped"]) == ["customer_id"]
     assert run["metrics"]["auc"] > 0.65
