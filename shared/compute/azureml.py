@@ -122,6 +122,10 @@ class AzureMLCompute:
             # The cluster's managed identity mounts the identity-based datastore (rbac.bicep).
             identity=ManagedIdentityConfiguration(),
             tags={"mlops.job": handoff.job, "mlops.low_priority": str(section.low_priority).lower()},
+            # The job's source is the content-addressed code bundle; naming it here also stops the
+            # SDK from recording the submitting process's git checkout (its repo URL can be a local
+            # path, plus branch, commit and dirty state), which it adds only when no git property is set.
+            properties={"mlflow.source.git.repoURL": code_uri},
             inputs={
                 "code": Input(type="uri_folder", path=code_uri, mode="ro_mount"),
                 "data": Input(type="uri_folder", path=handoff.datastore_uri(handoff.data), mode="ro_mount"),
