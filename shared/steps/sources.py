@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow.parquet as pq
-from azure.core.exceptions import ResourceNotFoundError
 
 from shared.data.csv_reader import parse_header
 from shared.errors import NotFoundError, ValidationError
@@ -94,43 +93,6 @@ def confine(source: Source, settings: Settings) -> Source:
     return source
 
 
-class _BlobRange(io.RawIOBase):
-    """A seekable read-only view of a blob that downloads only the ranges read (Parquet footers)."""
-
-    def __init__(self, storage: Storage, container: str, name: str) -> None:
-        self._blob = storage.clients.blob.get_blob_client(container, name)
-        self._size = int(self._blob.get_blob_properties().size)
-        self._pos = 0
-
-    @property
-    def size(self) -> int:
-        """The blob's size in bytes."""
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        length = min(len(buffer), self._size - self._pos)
-        if length <= 0:
-            return 0
-        data = self._blob.download_blob(offset=self._pos, length=length).readall()
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
 def _csv_columns(head: bytes, whole: bool) -> list[str] | None:
     line_end = head.find(b"\n")
     if line_end < 0 and not whole:
@@ -166,8 +128,8 @@ def _columns(storage: Storage, source: Source, settings: Settings) -> list[str] 
         return _csv_columns(head, len(head) < MAX_HEADER_BYTES)
     container, name = confined_blob(source.location, settings)
     try:
-        reader = _BlobRange(storage, container, name)
-    except ResourceNotFoundError:
+        reader = storage.blobs.open_range(container, name)  # downloads only the ranges read
+    except NotFoundError:
         raise _blob_refused(source.location) from None
     if parquet:
         with io.BufferedReader(reader, buffer_size=64 * 1024) as stream:
