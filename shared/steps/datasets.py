@@ -1,19 +1,30 @@
 """Ingest and validate steps: read the source, version it by content, validate, split, profile.
 
 Blob layout (containers from DESIGN section 4):
-  datasets/<pipeline>/<version>/ingested.parquet, issues.parquet, ingest.json,
-  datasets/<pipeline>/<version>/<rules>/<split>.parquet
-  quarantine/<pipeline>/<version>/<rules>.csv   profiles/<pipeline>/<version>/<rules>.json, baseline.json
+  datasets/<pipeline>/<version>/<ingest>/ingested.parquet, issues.parquet, ingest.json,
+  datasets/<pipeline>/<version>/<ingest>/<rules>-<check>/<split>.parquet
+  quarantine/<pipeline>/<version>/<ingest>/<rules>-<check>.csv
+  profiles/<pipeline>/<version>/<ingest>/<rules>-<check>.json, profiles/<pipeline>/baseline.json
 Same bytes -> same version -> the ingested rows are reused. A validation is reused only for the same
 version AND the same data rules (``rules_key``): changing the target or an expectation on the same
-file validates again, into its own ``<rules>`` folder, so earlier runs' splits stay readable.
+file validates again, into its own folder, so earlier runs' splits stay readable.
+
+Concurrency: every ingest and every validation writes under its own fresh ``<ingest>`` /
+``<check>`` id, so two runs of one pipeline on the same file never write the same blob (two
+writers of one block blob discard each other's staged blocks). The dataset row is the single
+publication point: the first writer's row wins (create-only insert, ETag-guarded replace), a
+loser returns the winner's result and deletes its own blobs. The baseline is written create-only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import posixpath
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -29,7 +40,7 @@ from shared.data.schema import BaselineSchema
 from shared.data.split import SPLITS, split_frame
 from shared.data.types import POLARS_TYPES, ROW
 from shared.data.validate_stream import StreamValidator, Totals
-from shared.errors import NotFoundError, ValidationError
+from shared.errors import AlreadyExistsError, ConcurrencyConflictError, NotFoundError, ValidationError
 from shared.monitoring.reference import DATASET_PROFILE, ReferenceProfile, build_reference_by_columns
 from shared.pipeline.sections import Source
 from shared.pipeline.spec import PipelineSpec
@@ -45,6 +56,28 @@ CHUNK_BYTES = DEFAULT_CHUNK_BYTES
 
 def _prefix(spec: PipelineSpec, version: str) -> str:
     return f"{spec.name}/{version}"
+
+
+def _fresh_id() -> str:
+    """A writer's own folder name: concurrent writers of one version never share a blob."""
+    return uuid.uuid4().hex[:12]
+
+
+def _ingest_dir(record: DatasetRecord) -> str:
+    """The folder holding a version's typed rows, issues and ingest.json."""
+    if not record.ingested_blob:
+        what = f"dataset {record.dataset}/{record.content_hash}"
+        raise NotFoundError(f"{what} has no typed rows", field="dataset")
+    return posixpath.dirname(record.ingested_blob)
+
+
+def _delete_quietly(storage: Storage, blobs: Sequence[tuple[str, str | None]]) -> None:
+    """Best-effort removal of a losing writer's blobs (a leftover only costs storage)."""
+    for container, name in blobs:
+        if name:
+            # Cleanup must not turn a success into a failure.
+            with contextlib.suppress(Exception):
+                storage.blobs.delete(container, name)
 
 
 def read_frame(storage: Storage, blob: str) -> pl.DataFrame:
@@ -117,7 +150,7 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         return dataset_summary(existing, reused=True)
     # New bytes, or the same bytes typed differently (schema_overrides changed): the typed rows
     # are rewritten and the record goes back to "ingested", so validation runs on them again.
-    prefix = _prefix(spec, version)
+    prefix = f"{_prefix(spec, version)}/{_fresh_id()}"
     schema = {ROW: pl.Int64(), **{c: POLARS_TYPES[found.dtypes[c]] for c in found.columns}}
     rows_read = 0
     rows = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/ingested.parquet"), schema)
@@ -153,15 +186,45 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         ingested_blob=f"{prefix}/ingested.parquet",
         issues_blob=f"{prefix}/issues.parquet",
     )
-    storage.datasets.upsert(record)
-    return dataset_summary(record, reused=False)
+    published, ours = _publish_ingest(storage, record, existing, found.dtypes)
+    if not ours:
+        names = [record.ingested_blob, record.issues_blob, f"{prefix}/ingest.json"]
+        _delete_quietly(storage, [("datasets", n) for n in names])
+    return dataset_summary(published, reused=not ours)
+
+
+def _publish_ingest(
+    storage: Storage, record: DatasetRecord, seen: DatasetRecord | None, dtypes: dict[str, Any]
+) -> tuple[DatasetRecord, bool]:
+    """Make ``record`` the version's row unless a concurrent ingest of the same typing got there first.
+
+    Returns the row now published and whether it is ours.
+    """
+    seen_blob = seen.ingested_blob if seen is not None else None
+    for _ in range(30):
+        try:
+            current, etag = storage.datasets.get(record.dataset, record.content_hash)
+        except NotFoundError:
+            try:
+                storage.datasets.insert(record)
+                return record, True
+            except AlreadyExistsError:
+                continue
+        if current.ingested_blob != seen_blob and _typed_alike(storage, current, dtypes):
+            return current, False  # the same bytes, typed the same way, by a run that finished first
+        try:
+            storage.datasets.replace(record, etag)
+            return record, True
+        except ConcurrencyConflictError:
+            continue
+    raise ConcurrencyConflictError(
+        f"dataset {record.dataset}/{record.content_hash}: lost the publication race 30 times", field="etag"
+    )
 
 
 def _typed_alike(storage: Storage, record: DatasetRecord, dtypes: dict[str, Any]) -> bool:
     """Whether the stored typed rows of a version have the column types this ingest decided."""
-    meta = json.loads(
-        storage.blobs.get_bytes("datasets", f"{record.dataset}/{record.content_hash}/ingest.json")
-    )
+    meta = json.loads(storage.blobs.get_bytes("datasets", f"{_ingest_dir(record)}/ingest.json"))
     return bool(meta.get("dtypes") == dtypes)
 
 
@@ -207,15 +270,16 @@ class _IssueFeed:
 
 
 def _checked(
-    storage: Storage, spec: PipelineSpec, version: str, baseline: BaselineSchema | None, out: str
+    storage: Storage, spec: PipelineSpec, record: DatasetRecord, baseline: BaselineSchema | None, out: str
 ) -> tuple[Totals, BlobRef, dict[str, ParquetSink]]:
     """Validate the ingested rows batch by batch, writing quarantine and splits as they come."""
-    prefix = _prefix(spec, version)
-    meta = json.loads(storage.blobs.get_bytes("datasets", f"{prefix}/ingest.json"))
+    version = record.content_hash
+    meta = json.loads(storage.blobs.get_bytes("datasets", f"{_ingest_dir(record)}/ingest.json"))
+    assert record.ingested_blob is not None and record.issues_blob is not None
     rows = pq.ParquetFile(
-        storage.blobs.open_range("datasets", f"{prefix}/ingested.parquet", verify=True), pre_buffer=True
+        storage.blobs.open_range("datasets", record.ingested_blob, verify=True), pre_buffer=True
     )
-    found = pq.ParquetFile(storage.blobs.open_range("datasets", f"{prefix}/issues.parquet", verify=True))
+    found = pq.ParquetFile(storage.blobs.open_range("datasets", record.issues_blob, verify=True))
     schema = pl.DataFrame(rows.schema_arrow.empty_table()).schema
     checker = StreamValidator(
         schema,
@@ -299,8 +363,8 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
     if record.status in ("validated", "rejected") and record.rules_key == key:
         return dataset_summary(record, reused=True)
     baseline = load_baseline(storage, spec.name)
-    out = f"{_prefix(spec, version)}/{key}"
-    v, quarantine, sinks = _checked(storage, spec, version, baseline, out)
+    out = f"{_ingest_dir(record)}/{key}-{_fresh_id()}"
+    v, quarantine, sinks = _checked(storage, spec, record, baseline, out)
     splits: dict[str, str] = {}
     split_rows: dict[str, int] = {}
     profile_blob = None
@@ -318,12 +382,15 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
         ).name
     if v.baseline_inferred and not v.rejected:
-        storage.blobs.put_bytes(
-            "profiles",
-            f"{spec.name}/baseline.json",
-            v.baseline.to_json().encode(),
-            content_type="application/json",
-        )
+        # Create-only: a concurrent first validation that got there first keeps its baseline.
+        with contextlib.suppress(AlreadyExistsError):
+            storage.blobs.put_bytes(
+                "profiles",
+                f"{spec.name}/baseline.json",
+                v.baseline.to_json().encode(),
+                content_type="application/json",
+                overwrite=False,
+            )
     updated = record.model_copy(
         update={
             "rows": v.rows_accepted,
@@ -339,5 +406,38 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             "rules_key": key,
         }
     )
-    storage.datasets.upsert(updated)
-    return {**dataset_summary(updated, reused=False), "notes": list(v.notes), "failures": v.failure_counts}
+    checks = {"notes": list(v.notes), "failures": v.failure_counts}
+    published = _publish_validation(storage, updated, record.ingested_blob, key)
+    if published.splits != updated.splits or published.quarantine_blob != updated.quarantine_blob:
+        # A concurrent validation of the same rows under the same rules was published first:
+        # this run uses its splits (one dataset version, one set of splits) and drops its own.
+        mine: list[tuple[str, str | None]] = [("datasets", n) for n in splits.values()]
+        mine += [("quarantine", quarantine.name), ("profiles", profile_blob)]
+        _delete_quietly(storage, mine)
+        return {**dataset_summary(published, reused=True), **checks}
+    return {**dataset_summary(updated, reused=False), **checks}
+
+
+def _publish_validation(
+    storage: Storage, updated: DatasetRecord, ingested_blob: str | None, key: str
+) -> DatasetRecord:
+    """Publish a validation on the version's row unless one of the same rows and rules is there already.
+
+    Returns the row as published. When the row moved on to other typed rows meanwhile (the
+    same bytes re-typed by a changed spec), this validation is returned but not published.
+    """
+    outcome = updated
+
+    def apply(current: DatasetRecord) -> DatasetRecord:
+        nonlocal outcome
+        if current.ingested_blob != ingested_blob:
+            outcome = updated
+            return current
+        if current.status in ("validated", "rejected") and current.rules_key == key:
+            outcome = current
+            return current
+        outcome = updated
+        return updated
+
+    storage.datasets.update(updated.dataset, updated.content_hash, apply)
+    return outcome

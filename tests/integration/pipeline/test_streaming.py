@@ -97,7 +97,10 @@ def test_streamed_steps_equal_the_in_memory_path(
     assert stored == memory.profile
     baseline = datasets.load_baseline(storage, spec.name)
     assert baseline == v.baseline and isinstance(baseline, BaselineSchema)
-    meta = json.loads(storage.blobs.get_bytes("datasets", f"{spec.name}/{result['version']}/ingest.json"))
+    record = storage.datasets.try_get(spec.name, result["version"])
+    assert record is not None and record.ingested_blob is not None
+    meta_blob = record.ingested_blob.replace("ingested.parquet", "ingest.json")
+    meta = json.loads(storage.blobs.get_bytes("datasets", meta_blob))
     assert meta["rows_read"] == v.rows_read
 
 
