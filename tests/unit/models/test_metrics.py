@@ -130,3 +130,55 @@ def test_validating_a_spec_does_not_import_scikit_learn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_numpy_metrics_equal_scikit_learn_on_seeded_results(seed: int) -> None:
+    """The metrics are numpy-only; scikit-learn is the oracle (ties, float32, multiclass, a missing class)."""
+    from sklearn import metrics as sk
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(5, 400)), int(rng.choice([2, 2, 3, 5]))
+    y = rng.integers(0, k, n)
+    if seed % 4 == 3 and k > 2:
+        y[y == k - 1] = 0  # a class never seen in the labels: macro averages over what is present
+    raw = rng.random((n, k)).astype(np.float32 if seed % 2 else np.float64)
+    if seed % 3 == 0:
+        raw = np.round(raw, 1) + 0.01  # many tied scores
+    probs = raw / raw.sum(axis=1, keepdims=True)
+    values = classification_metrics(y, probs)
+    pred = probs.argmax(axis=1)
+    avg: dict[str, Any] = {"average": "binary", "pos_label": 1} if k == 2 else {"average": "macro"}
+    assert values["accuracy"] == pytest.approx(sk.accuracy_score(y, pred), abs=1e-12)
+    for name, fn in (("f1", sk.f1_score), ("precision", sk.precision_score), ("recall", sk.recall_score)):
+        assert values[name] == pytest.approx(fn(y, pred, zero_division=0, **avg), abs=1e-12), name
+    norm = probs / probs.sum(axis=1, keepdims=True)
+    assert values["log_loss"] == pytest.approx(sk.log_loss(y, norm, labels=list(range(k))), rel=1e-6)
+    if k == 2:
+        assert values["auc"] == pytest.approx(sk.roc_auc_score(y, norm[:, 1]), abs=1e-12)
+    elif len(np.unique(y)) == k:
+        expected = sk.roc_auc_score(y, norm, multi_class="ovr", average="macro")
+        assert values["auc"] == pytest.approx(expected, abs=1e-12)
+    else:
+        assert "auc" not in values
+
+    target = rng.normal(size=n) * 10
+    guess = target + rng.normal(size=n)
+    reg = regression_metrics(target, guess)
+    assert reg["mse"] == pytest.approx(sk.mean_squared_error(target, guess), rel=1e-12)
+    assert reg["mae"] == pytest.approx(sk.mean_absolute_error(target, guess), rel=1e-12)
+    assert reg["r2"] == pytest.approx(sk.r2_score(target, guess), rel=1e-9)
+    assert regression_metrics(np.ones(3), np.ones(3))["r2"] == sk.r2_score(np.ones(3), np.ones(3)) == 1.0
+    assert regression_metrics(np.ones(3), np.zeros(3))["r2"] == sk.r2_score(np.ones(3), np.zeros(3)) == 0.0
+
+
+def test_a_command_jobs_metrics_do_not_import_scikit_learn() -> None:
+    code = (
+        "import sys, numpy as np;"
+        "from shared.models.metrics import classification_metrics, regression_metrics;"
+        "classification_metrics(np.array([0, 1, 1]), np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]]));"
+        "regression_metrics(np.array([1.0, 2.0]), np.array([1.5, 2.5]));"
+        "print('sklearn' in sys.modules, 'scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
