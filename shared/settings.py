@@ -89,6 +89,8 @@ INTERNAL_CONTAINERS = frozenset(
         "checkpoints",
         "reports",
         "inference-logs",
+        "predictions",
+        "feedback",
         "table-spill",
         "trainer-scripts",
         "training-jobs",

@@ -32,6 +32,8 @@ CONTAINERS = (
     "checkpoints",
     "reports",
     "inference-logs",
+    "predictions",  # every scored row's id and answer (shared.steps.prediction_log)
+    "feedback",  # ground-truth labels by prediction hour (shared.steps.feedback)
     SPILL_CONTAINER,
     "trainer-scripts",  # admin-registered trainer code (shared.steps.scripts)
     "data",  # the default user data container (uploads, blob sources)
