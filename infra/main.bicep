@@ -94,7 +94,18 @@ module rbac './app/rbac.bicep' = {
     appPrincipalId: api.outputs.principalId
     workspacePrincipalId: ml.outputs.workspacePrincipalId
     clusterPrincipalIds: ml.outputs.clusterPrincipalIds
+    eventsPrincipalId: ml.outputs.eventsPrincipalId
     userPrincipalId: principalId
+  }
+}
+
+module events './app/events.bicep' = {
+  name: 'events'
+  scope: rg
+  dependsOn: [rbac]
+  params: {
+    topicName: ml.outputs.eventsTopicName
+    storageAccountId: storage.outputs.id
   }
 }
 

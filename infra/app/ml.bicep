@@ -127,7 +127,22 @@ resource trainingEnvironmentVersion 'Microsoft.MachineLearningServices/workspace
   }
 }
 
+// The workspace's events, for the training-events queue: the subscription itself is in
+// events.bicep, created after rbac.bicep gives this topic's identity its queue role.
+resource workspaceEvents 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+  name: '${workspaceName}-events'
+  location: location
+  tags: tags
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    source: workspace.id
+    topicType: 'Microsoft.MachineLearningServices.Workspaces'
+  }
+}
+
 output workspaceName string = workspace.name
+output eventsTopicName string = workspaceEvents.name
+output eventsPrincipalId string = workspaceEvents.identity.principalId
 output workspacePrincipalId string = workspace.identity.principalId
 output computeName string = gpuCluster.name
 output lowPriorityComputeName string = gpuLowPriorityCluster.name

@@ -8,6 +8,7 @@ param appInsightsName string
 param appPrincipalId string
 param workspacePrincipalId string
 param clusterPrincipalIds array
+param eventsPrincipalId string
 param userPrincipalId string = ''
 
 var roles = {
@@ -17,6 +18,7 @@ var roles = {
   azureMlDataScientist: 'f6c7c914-8db3-469d-8ca1-694a8f32e121'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
 }
 var storageRoles = [roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor]
 
@@ -95,3 +97,15 @@ resource clusterStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }]
+
+// The workspace's Event Grid topic delivers job ends to the training-events queue with its own
+// identity (events.bicep): it may only put messages on queues, nothing else.
+resource eventsQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, eventsPrincipalId, roles.storageQueueDataMessageSender)
+  scope: storage
+  properties: {
+    principalId: eventsPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+  }
+}

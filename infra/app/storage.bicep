@@ -42,6 +42,17 @@ resource dataContainer 'Microsoft.Storage/storageAccounts/blobServices/container
   name: 'data'
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+// Job ends (shared/compute/events.py): it must exist before Event Grid delivers to it.
+resource trainingEventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'training-events'
+}
+
 output id string = account.id
 output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.compute.base import JobHandle, JobState, JobStatus, check_job_name
+from shared.compute.events import NOTIFY_TAG
 from shared.compute.handoff import APP_DATASTORE, CONTAINER, JobHandoff
 from shared.errors import NotFoundError
 from shared.pipeline.sections import AzureMlCompute as AzureMlSection
@@ -121,7 +122,13 @@ class AzureMLCompute:
             queue_settings=QueueSettings(job_tier="spot") if section.low_priority else None,
             # The cluster's managed identity mounts the identity-based datastore (rbac.bicep).
             identity=ManagedIdentityConfiguration(),
-            tags={"mlops.job": handoff.job, "mlops.low_priority": str(section.low_priority).lower()},
+            # mlops.notify: Event Grid passes the tags on in RunStatusChanged, which the
+            # training-events queue turns into the job_finished wake-up (shared.compute.events).
+            tags={
+                "mlops.job": handoff.job,
+                "mlops.low_priority": str(section.low_priority).lower(),
+                **({NOTIFY_TAG: handoff.notify} if handoff.notify else {}),
+            },
             # The job's source is the content-addressed code bundle; naming it here also stops the
             # SDK from recording the submitting process's git checkout (its repo URL can be a local
             # path, plus branch, commit and dirty state), which it adds only when no git property is set.

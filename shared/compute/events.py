@@ -10,9 +10,13 @@ A message only wakes the orchestration up: it then asks the status activity, so 
 late or forged message costs one extra poll and never changes an outcome. Only holders of a
 storage credential (the app, its runners, admins) can write to the queue; a function key cannot.
 
-Azure ML jobs do not send it (their container has no app settings): their status is polled. What
-would signal there is an Event Grid subscription on the workspace's ``RunStatusChanged`` events
-delivering to this queue (its ``runTags`` would carry the instance id); not wired yet.
+Azure ML jobs send nothing themselves (their container has no app settings and no queue role).
+Their end reaches the same queue from Event Grid: infra subscribes the workspace's
+``Microsoft.MachineLearningServices.RunStatusChanged`` events, filtered to the final statuses,
+to this queue (infra/app/ml.bicep, delivered with the system topic's own identity, which holds
+only Queue Data Message Sender: rbac.bicep). The job carries its training instance in the
+``mlops.notify`` tag (shared/compute/azureml.py), which Event Grid passes on as ``data.runTags``,
+so :func:`parse_event` reads such an event as the same JobEvent.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
@@ -52,17 +56,56 @@ class JobEvent(BaseModel):
     state: Literal["succeeded", "failed"]
 
 
+#: The tag an Azure ML job carries its training sub-orchestration instance in.
+NOTIFY_TAG = "mlops.notify"
+#: The Event Grid event type of an Azure ML job's status change.
+AML_STATUS_EVENT = "Microsoft.MachineLearningServices.RunStatusChanged"
+#: Final Azure ML statuses -> the wake-up's state (the status activity still decides the outcome).
+AML_FINAL: dict[str, Literal["succeeded", "failed"]] = {
+    "Completed": "succeeded",
+    "Failed": "failed",
+    "Canceled": "failed",
+    "NotResponding": "failed",
+}
+
+
+def _from_event_grid(event: dict[str, Any]) -> dict[str, Any]:
+    """The JobEvent fields of an Event Grid ``RunStatusChanged`` event (ValidationError otherwise)."""
+    if event.get("eventType") != AML_STATUS_EVENT:
+        raise ValidationError(
+            f"event type {str(event.get('eventType'))[:80]!r} is not handled", field="eventType"
+        )
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise ValidationError("Event Grid event has no data object", field="data")
+    found = data.get("runTags")
+    tags: dict[str, Any] = found if isinstance(found, dict) else {}
+    status = str(data.get("runStatus"))
+    if status not in AML_FINAL:
+        raise ValidationError(f"run status {status[:40]!r} is not a job end", field="data.runStatus")
+    if not tags.get(NOTIFY_TAG):
+        raise ValidationError(f"the run has no {NOTIFY_TAG} tag: not one of ours", field="data.runTags")
+    return {"instance": tags[NOTIFY_TAG], "job": data.get("runId"), "state": AML_FINAL[status]}
+
+
 def parse_event(raw: bytes) -> JobEvent:
     """A queue message's JobEvent (base64 JSON, as MessageQueue sends; plain JSON accepted too).
 
-    ValidationError naming the problem when it is not one: retrying cannot fix such a message.
+    Also an Azure ML ``RunStatusChanged`` event in the Event Grid schema (one event, or a list
+    of one) whose run is final and carries the ``mlops.notify`` tag. ValidationError naming the
+    problem when it is neither: retrying cannot fix such a message.
     """
     try:
         text = base64.b64decode(raw, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         text = raw.decode("utf-8", errors="replace")
     try:
-        return JobEvent.model_validate(json.loads(text))
+        body = json.loads(text)
+        if isinstance(body, list) and len(body) == 1:
+            body = body[0]
+        if isinstance(body, dict) and "eventType" in body:
+            body = _from_event_grid(body)
+        return JobEvent.model_validate(body)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"training event is not JSON: {text[:60]!r}", field="message") from exc
     except PydanticError as exc:

@@ -47,6 +47,7 @@ from azure.core.rest._http_response_impl import HttpResponseImpl
 
 from shared.compute.azureml import COMMAND, STATES, AzureMLCompute, stage_code
 from shared.compute.base import job_name_for
+from shared.compute.events import AML_STATUS_EVENT, NOTIFY_TAG, parse_event
 from shared.compute.handoff import APP_DATASTORE, JobHandoff
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.settings import load_settings
@@ -283,6 +284,25 @@ def test_submit_sends_one_command_job_with_blob_uris_and_the_spec_compute(worksp
         "checkpoints": (f"{store}{handoff.checkpoints}", "ReadWriteMount"),
     }
     assert props["experimentName"] == "mlops-training" and props["displayName"] == put.path.rsplit("/", 1)[1]
+
+
+def test_the_job_names_its_training_instance_in_a_tag_event_grid_passes_on(workspace: FakeWorkspace) -> None:
+    """Event Grid's RunStatusChanged carries data.runTags: the tag is how a job end finds its run."""
+    handoff = JobHandoff(job="train-run-9-abcdef0123", notify="run-9-train")
+    _compute(workspace).submit("train-run-9-abcdef0123", handoff, SECTION)
+    _, put = workspace.sent
+    assert put.body["properties"]["tags"][NOTIFY_TAG] == "run-9-train"
+    # The event the workspace would publish for this job parses to the wake-up of that instance.
+    event = {
+        "eventType": AML_STATUS_EVENT,
+        "data": {
+            "runId": put.path.rsplit("/", 1)[1],
+            "runStatus": "Completed",
+            "runTags": put.body["properties"]["tags"],
+        },
+    }
+    woken = parse_event(json.dumps(event).encode())
+    assert (woken.instance, woken.job, woken.state) == ("run-9-train", "train-run-9-abcdef0123", "succeeded")
 
 
 def test_a_second_submit_finds_the_job_and_sends_no_put(workspace: FakeWorkspace) -> None:

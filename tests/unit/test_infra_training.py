@@ -80,3 +80,33 @@ def test_every_required_rbac_parameter_is_passed_and_the_readme_outputs_exist() 
                "AZURE_ML_DATASTORE", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_DATA_CONTAINER")  # fmt: skip
     for output in outputs:
         assert f"output {output} string" in main, output
+
+
+def test_azure_ml_job_ends_reach_the_training_events_queue_with_a_send_only_identity() -> None:
+    """Event Grid -> training-events, filtered to final statuses, with the topic's own identity."""
+    from shared.compute.events import AML_FINAL, AML_STATUS_EVENT, QUEUE
+
+    ml, events, rbac, storage, main = (
+        _read("app/ml.bicep"),
+        _read("app/events.bicep"),
+        _read("app/rbac.bicep"),
+        _read("app/storage.bicep"),
+        _read("main.bicep"),
+    )
+    topic = _resource(ml, "workspaceEvents")
+    assert "source: workspace.id" in topic and "'Microsoft.MachineLearningServices.Workspaces'" in topic
+    assert "identity: { type: 'SystemAssigned' }" in topic
+    assert f"var queueName = '{QUEUE}'" in events and f"var statusEvent = '{AML_STATUS_EVENT}'" in events
+    statuses = re.search(r"var finalStatuses = \[([^\]]*)\]", events)
+    assert statuses and set(re.findall(r"'([^']+)'", statuses.group(1))) == set(AML_FINAL)
+    subscription = _resource(events, "jobEnds")
+    assert "deliveryWithResourceIdentity" in subscription and "endpointType: 'StorageQueue'" in subscription
+    assert "eventDeliverySchema: 'EventGridSchema'" in subscription
+    # The topic identity may only send queue messages (Storage Queue Data Message Sender).
+    role = _resource(rbac, "eventsQueue")
+    assert "principalId: eventsPrincipalId" in role and "roles.storageQueueDataMessageSender" in role
+    assert "storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'" in rbac
+    assert f"name: '{QUEUE}'" in _resource(storage, "trainingEventsQueue")
+    # Created after the role exists: Event Grid checks delivery access when the subscription is made.
+    events_module = re.search(r"module events .*?^}", main, re.S | re.M)
+    assert events_module and "dependsOn: [rbac]" in events_module.group(0)

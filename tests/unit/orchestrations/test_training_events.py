@@ -12,7 +12,7 @@ import pytest
 
 from orchestrations import names
 from orchestrations.training import MAX_POLLS_PER_GENERATION, training_job
-from shared.compute.events import JobEvent, parse_event, training_instance
+from shared.compute.events import AML_STATUS_EVENT, NOTIFY_TAG, JobEvent, parse_event, training_instance
 from shared.errors import ValidationError
 
 RUN = "iris-20260101000000-abcd"
@@ -157,3 +157,58 @@ def test_a_malformed_message_is_refused_naming_the_field(body: bytes, named: str
     with pytest.raises(ValidationError) as err:
         parse_event(body)
     assert named in err.value.message
+
+
+WORKSPACES = "Microsoft.MachineLearningServices/workspaces"
+
+
+def _aml_event(status: str = "Completed", tags: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """An Azure ML RunStatusChanged event in the Event Grid schema, as the subscription delivers it."""
+    return {
+        "id": "b1e1c0de-0000-4000-8000-000000000000",
+        "topic": f"/subscriptions/s/resourceGroups/rg/providers/{WORKSPACES}/w",
+        "subject": "experiments/e/runs/train-iris-1a2b3c4d5e",
+        "eventType": AML_STATUS_EVENT,
+        "eventTime": "2026-11-30T12:00:00Z",
+        "data": {
+            "experimentId": "e",
+            "experimentName": "mlops-training",
+            "runId": "train-iris-1a2b3c4d5e",
+            "runType": None,
+            "runTags": {NOTIFY_TAG: f"{RUN}-train", "mlops.job": "train-iris"} if tags is None else tags,
+            "runProperties": {},
+            "runStatus": status,
+        },
+        "dataVersion": "2",
+        "metadataVersion": "1",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "state"), [("Completed", "succeeded"), ("Failed", "failed"), ("Canceled", "failed")]
+)
+def test_an_azure_ml_job_end_from_event_grid_wakes_its_training_instance(status: str, state: str) -> None:
+    for raw in (
+        json.dumps(_aml_event(status)).encode(),
+        _b64(_aml_event(status)),
+        _b64([_aml_event(status)]),
+    ):
+        event = parse_event(raw)
+        assert (event.instance, event.job, event.state) == (f"{RUN}-train", "train-iris-1a2b3c4d5e", state)
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (_aml_event("Running"), "data.runStatus"),  # not an end: the subscription filters it, so do we
+        (_aml_event(tags={}), "data.runTags"),  # a job that is not ours
+        (_aml_event(tags={NOTIFY_TAG: RUN}), "instance"),  # a tag that names no training instance
+        ({**_aml_event(), "eventType": "Microsoft.Storage.BlobCreated"}, "eventType"),
+        ({**_aml_event(), "data": "x"}, "data"),
+    ],
+)
+def test_an_event_grid_event_that_is_no_job_end_of_ours_is_refused(event: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_event(_b64(event))
+    assert named in err.value.message or named == err.value.field
