@@ -28,6 +28,47 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Most blobs one prefix/pattern source may select: a wider selection is refused, not truncated.
+MAX_SELECTED_BLOBS = 1000
+#: Characters that make a blob location a glob pattern (``*`` stays inside one ``/`` segment).
+GLOB_CHARS = frozenset("*?[")
+_WINDOW = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+_WINDOW_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class Selection(_Strict):
+    """Which blobs of a prefix or pattern are read: the newest N, those modified within a window, or both."""
+
+    newest: int | None = Field(
+        default=None, ge=1, le=MAX_SELECTED_BLOBS, description="Read only the N most recently modified blobs."
+    )
+    within: str | None = Field(
+        default=None,
+        description="Read only blobs modified this long before the run or later: <n><m|h|d|w>, e.g. 7d.",
+    )
+
+    @field_validator("within")
+    @classmethod
+    def _window_is_a_duration(cls, value: str | None) -> str | None:
+        if value is not None and not _WINDOW.match(value):
+            raise ValueError(f"must be a number and a unit m, h, d or w (e.g. '7d', '12h'), not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> Selection:
+        if self.newest is None and self.within is None:
+            raise ValueError("give newest, within, or both")
+        return self
+
+    def window_seconds(self) -> int | None:
+        """The time window in seconds (None when there is none)."""
+        if self.within is None:
+            return None
+        match = _WINDOW.match(self.within)
+        assert match is not None  # checked by the validator
+        return int(match.group(1)) * _WINDOW_UNITS[match.group(2)]
+
+
 def _parse_source_string(text: str) -> dict[str, Any]:
     """Expand the string shorthand of a source into its fields (see ``Source``)."""
     if text.startswith("sklearn:"):
@@ -46,12 +87,22 @@ class Source(_Strict):
 
     YAML shorthand: ``sklearn:breast_cancer`` (bundled), ``blob:container/name`` or a bare
     ``container/name`` (blob), ``file:path`` or a path starting with ``/``, ``./``, ``../`` (file).
+    A blob location ending in ``/`` is a prefix and one holding ``*``, ``?`` or ``[`` a pattern
+    (``*`` stays within one folder); either reads every blob it matches (at most
+    ``MAX_SELECTED_BLOBS``), or those ``select`` picks, as one dataset.
     """
 
     kind: SourceKind = Field(description="blob (container/name), file (local path) or bundled (sklearn).")
-    location: str = Field(min_length=1, description="Blob path, file path, or bundled dataset name.")
+    location: str = Field(
+        min_length=1,
+        description="Blob path, prefix (ending in '/') or * ? [..] pattern; file path; or bundled name.",
+    )
     format: DataFormat | None = Field(
         default=None, description="csv or parquet; inferred from the file suffix when left out."
+    )
+    select: Selection | None = Field(
+        default=None,
+        description="For a blob prefix or pattern: {newest: N} and/or {within: 7d}; left out, every match.",
     )
 
     @model_validator(mode="before")
@@ -70,17 +121,26 @@ class Source(_Strict):
                 raise ValueError("bundled datasets are serialised as csv")
         if self.kind == "blob":
             container, _, name = self.location.partition("/")
-            if not _CONTAINER.match(container) or not name:
+            whole = not name and self.location.endswith("/")  # "container/": every blob in it
+            if not _CONTAINER.match(container) or not (name or whole):
                 raise ValueError(
                     f"blob source must be 'container/name' with a valid container: {self.location!r}"
                 )
             if ".." in name.split("/"):
                 raise ValueError("blob name must not contain '..' segments")
+        if self.select is not None and not self.is_selection():
+            raise ValueError("select needs a blob prefix (ending in '/') or a pattern (with * ? or [)")
         if self.resolved_format() is None:
             raise ValueError(
                 f"cannot infer the format of {self.location!r}; set source.format (csv or parquet)"
             )
         return self
+
+    def is_selection(self) -> bool:
+        """Whether the location names many blobs (a prefix or a glob pattern), not one."""
+        if self.kind != "blob":
+            return False
+        return self.location.endswith("/") or any(c in GLOB_CHARS for c in self.location)
 
     def resolved_format(self) -> DataFormat | None:
         """The data format: the declared one, else the one the suffix implies (bundled: csv)."""

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -42,6 +43,18 @@ class BlobRef:
     sha256: str
     size: int
     etag: str
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A listed blob: where it is, its ETag, size, last-modified time and recorded sha256 (if any)."""
+
+    container: str
+    name: str
+    etag: str
+    size: int
+    last_modified: datetime
+    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -312,6 +325,26 @@ class BlobStore:
                     yield str(item.name)
         except NotFoundError:
             return  # no container yet means no blobs
+
+    def list_info(self, container: str, prefix: str | None = None) -> Iterator[BlobInfo]:
+        """Blobs starting with ``prefix``, with their properties, streamed (none when no container)."""
+        validate_container_name(container)
+        client = self._service.get_container_client(container)
+        try:
+            with mapped_errors("blob", f"container {container}"):
+                for item in client.list_blobs(name_starts_with=prefix or None, include=["metadata"]):
+                    etag = str(item.etag or "")
+                    yield BlobInfo(
+                        container,
+                        str(item.name),
+                        # Listings give the ETag bare, headers quoted: quote it so If-Match pins work alike.
+                        etag if etag.startswith('"') or not etag else f'"{etag}"',
+                        int(item.size or 0),
+                        item.last_modified,
+                        (item.metadata or {}).get(SHA256_METADATA),
+                    )
+        except NotFoundError:
+            return
 
 
 # -- streaming ------------------------------------------------------------------------------
