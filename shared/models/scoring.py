@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from shared.errors import ValidationError
 from shared.models.onnx_io import LoadedModel
-from shared.models.predict import predict_matrix
+from shared.models.predict import RawPredictions, predict_matrix
 from shared.models.raw_rows import BadValue, convert_column, epoch_days, number
 from shared.models.signature import ModelSignature
 
@@ -52,6 +52,8 @@ class ScoreResponse(BaseModel):
     ignored_fields: list[str] | None = None
     nulls: dict[str, int] | None = None
     unseen_categories: dict[str, int] | None = None
+    #: The predictions as arrays (for the predictions log; never part of the answer).
+    _raw: RawPredictions | None = PrivateAttr(default=None)
 
 
 def _rows_of(payload: Any, max_rows: int) -> list[Any]:
@@ -151,6 +153,9 @@ def prepare(
     rows = _rows_of(payload, max_rows)
     strict, partial = _flag(payload, "strict"), _flag(payload, "partial")
     expected = set(sig.features)
+    id_field = payload.get("id_field") if isinstance(payload, dict) else None
+    if isinstance(id_field, str):  # the rows' own prediction key is a known field, not a feature
+        expected.add(id_field)
     problems: list[_Problem] = []
     candidates: list[int] = []
     ignored: set[str] = set()
@@ -197,6 +202,7 @@ def score(model: LoadedModel, payload: Any, max_rows: int = DEFAULT_MAX_ROWS) ->
     """Validate a scoring request against ``model`` and return its predictions."""
     inputs, response = prepare(model.signature, payload, max_rows)
     raw = predict_matrix(model, inputs)
+    response._raw = raw
     if raw.probabilities is not None and raw.class_index is not None and raw.classes is not None:
         classes = raw.classes
         response.predictions = [

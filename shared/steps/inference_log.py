@@ -8,7 +8,10 @@ float32 matrix) in signature order, and the prediction column the drift referenc
 classifier, value of a regressor). A raw-columns model's parts also carry per-row data-quality
 counts ``__nulls__`` (features null or left out, imputed by the model) and ``__unseen__``
 (categories never seen in training); they are never drift features: ``LogWindow`` keeps them out
-of its columns and sums them in ``quality()``. Parts are immutable and carry a sha256 like every other blob.
+of its columns and sums them in ``quality()``. Rows logged with their prediction ids carry them in
+``__id__`` (String; never a drift feature either), the same ids the scoring response returned and
+the predictions log (``shared.steps.prediction_log``) keeps for every row. Parts are immutable and
+carry a sha256 like every other blob.
 
 Nothing in the drift path touches a row in Python: the reader lists the window's hours, streams the
 parts to a temporary folder and scans them with polars, projecting the columns a drift batch needs.
@@ -46,6 +49,7 @@ PART_SUFFIX = ".parquet"
 PREDICTION = "prediction"
 NULLS = "__nulls__"
 UNSEEN = "__unseen__"
+ID = "__id__"
 QUALITY = (NULLS, UNSEEN)
 _PART = re.compile(r"^\d{4}-\d{2}-\d{2}/\d{2}/(?P<version>[^/]+)/[^/]+\.parquet$")
 log = logging.getLogger(__name__)
@@ -85,6 +89,8 @@ class _Batch:
     predictions: list[Any] = field(default_factory=list)
     #: Per-row null and unseen-category counts (raw-columns models only; else empty).
     quality: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    #: Prediction ids per row (None where a caller logged rows without them).
+    ids: list[str | None] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -97,6 +103,8 @@ class _Batch:
         columns = [ts, pl.Series(VERSION, [version] * self.rows, dtype=pl.String)]
         columns += [pl.Series(name, matrix[:, j], dtype=pl.Float32) for j, name in enumerate(self.features)]
         columns.append(pl.Series(self.prediction, self.predictions, strict=False))
+        if any(i is not None for i in self.ids):
+            columns.append(pl.Series(ID, self.ids, dtype=pl.String))
         if self.quality:
             counts = np.concatenate(self.quality)
             columns += [pl.Series(name, counts[:, j], dtype=pl.Int32) for j, name in enumerate(QUALITY)]
@@ -160,6 +168,7 @@ class InferenceLogBuffer:
         predictions: list[Any],
         at: datetime | None = None,
         quality: npt.NDArray[np.int32] | None = None,
+        ids: list[str] | None = None,
     ) -> None:
         """Queue rows (a float32 matrix in ``features`` order and their predictions) logged at ``at``.
 
@@ -177,6 +186,7 @@ class InferenceLogBuffer:
             batch.ts.append(stamp)
             batch.matrices.append(np.asarray(matrix, dtype=np.float32).reshape(len(predictions), -1))
             batch.predictions.extend(predictions)
+            batch.ids.extend(ids if ids is not None else [None] * len(predictions))
             if quality is not None:
                 batch.quality.append(np.asarray(quality, dtype=np.int32).reshape(len(predictions), 2))
             full = batch.rows >= self.max_rows
@@ -226,6 +236,7 @@ class InferenceLogBuffer:
                     batch.matrices += newer.matrices
                     batch.predictions += newer.predictions
                     batch.quality += newer.quality
+                    batch.ids += newer.ids
                 self._pending[key] = batch
 
 
@@ -327,7 +338,7 @@ class LogWindow:
                 lazy = lazy.with_columns(pl.lit(None, dtype=schema[self.prediction]).alias(self.prediction))
             if all(name in schema for name in QUALITY):
                 self._quality.append(lazy.select(QUALITY))
-            frames.append(lazy.drop(TS, VERSION, *QUALITY, strict=False))
+            frames.append(lazy.drop(TS, VERSION, ID, *QUALITY, strict=False))
         if not frames:
             return
         self._lazy = pl.concat(frames, how="diagonal_relaxed")

@@ -1,23 +1,27 @@
 """Serving: score rows with an alias's model (cached per version, sha256-verified) and log them.
 
-Sampled rows go to the inference log (``shared.steps.inference_log``): buffered per model version
-and hour, written as Parquet parts the drift monitor scans without touching a row in Python.
+Every scored row gets a prediction id in the answer (generated, or the caller's key named by
+``id_field``: ``shared.steps.prediction_ids``) and goes to the predictions log
+(``shared.steps.prediction_log``) for feedback to join. Sampled rows also go to the inference log
+(``shared.steps.inference_log``) with their features and ids: buffered per model version and hour,
+written as Parquet parts the drift monitor scans without touching a row in Python.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from shared.errors import NotFoundError, ValidationError
 from shared.models.onnx_io import ModelCache
+from shared.models.predict import RawPredictions
 from shared.models.scoring import score
 from shared.models.signature import ModelSignature
-from shared.steps import rollout, routing
+from shared.steps import prediction_ids, rollout, routing
 from shared.steps.current_spec import deployment_alias
 from shared.steps.inference_log import (
     LOG_CONTAINER,
@@ -26,6 +30,7 @@ from shared.steps.inference_log import (
     read_inference_log,
     row_quality,
 )
+from shared.steps.prediction_log import PredictionLogBuffer
 from shared.steps.rollout import RolloutRecord
 from shared.steps.rollout_telemetry import RolloutTelemetry
 from shared.steps.routing import Route, ShadowPool
@@ -49,6 +54,7 @@ class Server:
         alias_ttl_s: float = 2.0,
         log_buffer: InferenceLogBuffer | None = None,
         telemetry: RolloutTelemetry | None = None,
+        predictions: PredictionLogBuffer | None = None,
     ):
         self.storage = storage
         self.models = ModelCache()
@@ -58,6 +64,8 @@ class Server:
         self._rollouts: dict[tuple[str, str], tuple[float, RolloutRecord | None]] = {}
         self._versions: dict[tuple[str, str], ModelRecord] = {}
         self.log = log_buffer or InferenceLogBuffer(storage)
+        # Written the way the inference log is (a one-off caller's synchronous log: synchronous too).
+        self.predictions = predictions or PredictionLogBuffer(storage, background=self.log.background)
         self.telemetry = telemetry or RolloutTelemetry(storage)
         self.shadows = ShadowPool()
 
@@ -127,12 +135,23 @@ class Server:
         return Route(served=candidate, production=production, rollout_id=baking.rollout_id)
 
     def _run(
-        self, model: str, record: ModelRecord, payload: Any, sample_rate: float, rollout_id: str | None
+        self,
+        model: str,
+        record: ModelRecord,
+        payload: Any,
+        sample_rate: float,
+        rollout_id: str | None,
+        ids: list[str],
+        at: datetime,
+        *,
+        served: bool = True,
     ) -> tuple[list[dict[str, Any]], float, dict[str, Any]]:
-        """Score with one version; log sampled rows under that version; note rollout evidence.
+        """Score with one version; log its answered rows and the sampled rows; note rollout evidence.
 
-        The third value is what scoring noted besides predictions (ignored fields, nulls, unseen
-        categories, refused rows under ``partial``).
+        ``ids`` pairs with the request's rows. The third value is what scoring noted besides
+        predictions (ignored fields, nulls, unseen categories, refused rows under ``partial``).
+        A shadow copy (``served=False``) is kept out of the predictions log: feedback joins to the
+        answer the caller got.
         """
 
         def fetch() -> bytes:
@@ -150,10 +169,15 @@ class Server:
                 )
             raise
         elapsed_ms = (time.perf_counter() - started) * 1000
-        predictions = [p.model_dump(exclude_none=True) for p in result.predictions]
         rows = _rows(payload)
         if result.rows is not None and isinstance(rows, list):
             rows = [rows[i] for i in result.rows]  # partial: only the scored rows pair with predictions
+            ids = [ids[i] for i in result.rows]
+        predictions = [
+            {"id": i, **p.model_dump(exclude_none=True)} for i, p in zip(ids, result.predictions, strict=True)
+        ]
+        if served and result._raw is not None:
+            log_predictions(self.predictions, model, record.version, at, ids, result._raw)
         if sample_rate > 0 and isinstance(rows, list):
             # Raw-columns models: the log keeps the plain numeric features (nulls as NaN).
             features = loaded.signature.numeric_features
@@ -165,7 +189,9 @@ class Server:
                 rows,
                 predictions,
                 sample_rate,
+                at,
                 signature=loaded.signature,
+                ids=ids,
             )
         if rollout_id is not None:
             outputs = [p.get("label", p.get("value")) for p in predictions]
@@ -183,19 +209,26 @@ class Server:
         sample_rate: float = 1.0,
         routing_key: str | None = None,
     ) -> dict[str, Any]:
-        """Predictions for the request's rows from the version its route picks; sampled rows are logged.
+        """Predictions (each with its id) for the request's rows from the version its route picks.
 
-        Under a shadow test the candidate scores a copy in the background: the caller only ever
+        Every answered row goes to the predictions log, sampled rows to the inference log. Under a
+        shadow test the candidate scores a copy in the background: the caller only ever
         gets production's answer, the candidate's go to the log and the rollout's evidence.
         """
         key = routing.routing_key(payload, routing_key)
+        at = datetime.now(UTC)
+        ids = request_ids(payload, at)
         route = self.route(model, alias, key)
         served = route.served
-        predictions, elapsed_ms, noted = self._run(model, served, payload, sample_rate, route.rollout_id)
+        predictions, elapsed_ms, noted = self._run(
+            model, served, payload, sample_rate, route.rollout_id, ids, at
+        )
         shadow, rollout_id = route.shadow, route.rollout_id
         if shadow is not None and rollout_id is not None:
             copy = copy_payload(payload)
-            self.shadows.submit(lambda: self._run(model, shadow, copy, 1.0, rollout_id) and None)
+            self.shadows.submit(
+                lambda: self._run(model, shadow, copy, 1.0, rollout_id, ids, at, served=False) and None
+            )
         return {
             "model": model,
             "version": route.served.version,
@@ -203,6 +236,38 @@ class Server:
             "score_ms": round(elapsed_ms, 3),
             **noted,
         }
+
+
+def request_ids(payload: Any, at: datetime) -> list[str]:
+    """One prediction id per request row: the caller's keys (``id_field``) or generated ones.
+
+    Empty when the request has no row list (scoring then refuses it with its own message).
+    """
+    rows = _rows(payload)
+    if not isinstance(rows, list):
+        return []
+    field = prediction_ids.id_field_of(payload)
+    if field is not None:
+        return prediction_ids.caller_keys(rows, field)
+    return prediction_ids.generated_ids(at, len(rows))
+
+
+def log_predictions(
+    buffer: PredictionLogBuffer, model: str, version: str, at: datetime, ids: list[str], raw: RawPredictions
+) -> None:
+    """Queue every answered row's id and prediction (class probabilities, or the value)."""
+    if raw.class_index is not None and raw.probabilities is not None and raw.classes is not None:
+        buffer.add(
+            model,
+            version,
+            at,
+            ids,
+            classes=raw.classes,
+            class_index=raw.class_index,
+            probabilities=raw.probabilities,
+        )
+    elif raw.values is not None:
+        buffer.add(model, version, at, ids, values=raw.values)
 
 
 def copy_payload(payload: Any) -> Any:
@@ -228,8 +293,9 @@ def log_rows(
     sample_rate: float,
     at: datetime | None = None,
     signature: ModelSignature | None = None,
+    ids: list[str] | None = None,
 ) -> int:
-    """Queue the sampled rows (already validated by scoring) with their predictions; how many."""
+    """Queue the sampled rows (already validated by scoring) with their predictions (and ids); how many."""
     keep = sampled(min(len(rows), len(predictions)), sample_rate)
     if not keep:
         return 0
@@ -239,5 +305,6 @@ def log_rows(
     outputs = [predictions[i].get("label", predictions[i].get("value")) for i in keep]
     # Raw-columns models: per-row null and unseen-category counts (data quality, not drift features).
     quality = row_quality(signature, [rows[i] for i in keep]) if signature is not None else None
-    buffer.add(model, version, features, prediction_column(features), matrix, outputs, at, quality)
+    kept_ids = [ids[i] for i in keep] if ids is not None else None
+    buffer.add(model, version, features, prediction_column(features), matrix, outputs, at, quality, kept_ids)
     return len(keep)

@@ -138,10 +138,11 @@ def test_shadow_callers_get_production_and_the_candidate_answers_are_logged(
         answer = srv.score(spec.name, {"rows": [row]}, sample_rate=1.0)
         assert answer["version"] == versions["good"]
         # the same answer production alone gives (the constant candidate's never reach a caller)
-        assert (
-            answer["predictions"]
-            == alone._run(spec.name, alone.resolve(spec.name), {"rows": [row]}, 0.0, None)[0]
+        ids = [answer["predictions"][0]["id"]]
+        alone_answer = alone._run(
+            spec.name, alone.resolve(spec.name), {"rows": [row]}, 0.0, None, ids, datetime.now(UTC)
         )
+        assert answer["predictions"] == alone_answer[0]
 
     def logged() -> dict[str, Any]:
         srv.telemetry.flush()
