@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.monitoring.config import ColumnKind, TestName
+from shared.monitoring.data_quality import DataQuality
 from shared.monitoring.reference import CategoricalReference, NumericReference, ReferenceProfile
 from shared.monitoring.svg import category_chart, histogram_chart
 
@@ -69,6 +70,9 @@ class DriftReport(BaseModel):
     prediction_drift: bool | None = Field(description="Prediction column drifted; None if not configured.")
     multiple_testing: str = Field(description="Correction applied to the features' p-values.")
     notes: list[str] = Field(default_factory=list, description="Human-readable remarks.")
+    data_quality: DataQuality | None = Field(
+        default=None, description="Data-quality signals of the window (null, out-of-range, unseen, type)."
+    )
 
     def to_json(self) -> str:
         """The report as JSON text."""
@@ -114,6 +118,7 @@ def render_html(report: DriftReport, reference: ReferenceProfile, current_summar
         f"missing {report.n_missing}, wrong type {report.n_type_mismatch}. Prediction drift: {prediction}. "
         f"Multiple testing: {html.escape(report.multiple_testing)}.</p>"
         + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in report.notes)
+        + (_quality_table(report.data_quality) if report.data_quality is not None else "")
         + _summary_table(rows)
         + "".join(sections)
         + "</body></html>"
@@ -130,6 +135,29 @@ _CSS = (
 def _fmt(value: float | None) -> str:
     """Short number for tables."""
     return "" if value is None else f"{value:.4g}"
+
+
+def _pct(value: float | None) -> str:
+    """A rate as a percentage; 'n/a' when it could not be measured."""
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _quality_table(q: DataQuality) -> str:
+    """The window's data-quality rates with their counts."""
+    cells = [
+        ("null values", _pct(q.null_rate), f"{q.nulls:,}"),
+        ("out of training range", _pct(q.out_of_range_rate), f"{q.out_of_range:,} of {q.range_checked:,}"),
+        ("unseen categories", _pct(q.unseen_category_rate), f"{q.unseen_categories:,}"),
+        ("type errors", _pct(q.type_error_rate), "n/a" if q.type_errors is None else f"{q.type_errors:,}"),
+    ]
+    body = "".join(f"<tr><td>{name}</td><td>{rate}</td><td>{count}</td></tr>" for name, rate, count in cells)
+    columns = ", ".join(f"{html.escape(c)} {n:,}" for c, n in list(q.out_of_range_columns.items())[:20])
+    extra = f"<p class='note'>Out of range per column: {columns}</p>" if columns else ""
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in q.notes)
+    return (
+        f"<h2 id='data-quality'>Data quality ({q.rows:,} rows)</h2><table><tr><th>signal</th><th>rate</th>"
+        f"<th>count</th></tr>{body}</table>{extra}{notes}"
+    )
 
 
 def _summary_table(rows: list[ColumnDrift]) -> str:

@@ -179,8 +179,43 @@ class MonitoringThresholds(_Strict):
     )
 
 
+class QualityMonitoring(_Strict):
+    """Model-quality monitor: the task's metric on labeled predictions vs the training holdout."""
+
+    enabled: bool = Field(default=True, description="Check model quality where drift is checked.")
+    metric: str | None = Field(
+        default=None,
+        description="Metric decided on: accuracy, auc or f1 (classification), rmse or mae (regression); "
+        "default accuracy / rmse.",
+    )
+    max_drop: float = Field(
+        default=0.05,
+        gt=0,
+        description="Largest drop below the holdout baseline that is not an alarm (metric units, or a "
+        "fraction of the baseline when relative).",
+    )
+    relative: bool | None = Field(
+        default=None,
+        description="max_drop as a fraction of the baseline; default: yes for rmse/mae, "
+        "no for bounded metrics.",
+    )
+    min_rows: int = Field(default=200, ge=1, description="Fewest labeled rows a decision needs.")
+    lookback_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Predictions of this many hours before a check's end are joined with every label "
+        "arrived so far (late labels count in their prediction's window).",
+    )
+
+    @model_validator(mode="after")
+    def _check_metric(self) -> QualityMonitoring:
+        if self.metric is not None and self.metric not in ("accuracy", "auc", "f1", "rmse", "mae"):
+            raise ValueError(f"metric {self.metric!r} is not monitored; use accuracy, auc, f1, rmse or mae")
+        return self
+
+
 class Monitoring(_Strict):
-    """Drift monitoring of the deployed model."""
+    """Drift and model-quality monitoring of the deployed model."""
 
     schedule: Ncrontab = Field(default="0 0 * * * *", description="NCRONTAB of the drift check (6 fields).")
     thresholds: MonitoringThresholds = Field(
@@ -189,6 +224,10 @@ class Monitoring(_Strict):
     auto_retrain: bool = Field(default=False, description="Queue a retrain request when drift is found.")
     cooldown_hours: float = Field(
         default=24.0, ge=0, description="Least time between two retrains of a model."
+    )
+    quality: QualityMonitoring = Field(
+        default_factory=QualityMonitoring,
+        description="Model-quality monitor on labeled feedback (same retrain queue and cooldown as drift).",
     )
 
 

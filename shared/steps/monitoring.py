@@ -15,12 +15,14 @@ from typing import Any
 from shared.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shared.monitoring import DriftConfig, ReferenceConfig, ReferenceProfile, compute_drift, render_html
 from shared.monitoring.config import ColumnKind
+from shared.monitoring.data_quality import DataQuality, null_count, range_counts, summarise
 from shared.monitoring.report import DriftReport
 from shared.pipeline.spec import PipelineSpec
 from shared.steps.datasets import read_frame
 from shared.steps.inference_log import LogWindow
 from shared.steps.models import champion_of, load_version
 from shared.steps.monitoring_frames import empty_frame, prediction_column, with_predictions
+from shared.steps.monitoring_quality import build_calibration
 from shared.steps.monitoring_records import DriftCheckRecord, drift_checks
 from shared.steps.monitoring_retrain import (
     WINDOW_PATTERN,
@@ -68,8 +70,14 @@ def _features(model: ModelRecord) -> list[str]:
 def build_drift_reference(
     storage: Storage, spec: PipelineSpec, model: ModelRecord, dataset_splits: dict[str, str]
 ) -> str:
-    """Profile the training split's features + the model's predictions on it; idempotent per version."""
+    """Profile the training split's features + the model's predictions on it; idempotent per version.
+
+    A classifier's calibration maps (for the label-free quality estimate) are fitted on its
+    holdout split at the same time.
+    """
     name = reference_blob_name(model.model, model.version)
+    if spec.task == "classification" and ({"holdout", "validation"} & set(dataset_splits)):
+        build_calibration(storage, spec, model, dataset_splits)
     if storage.blobs.exists(PROFILES, name):
         return name
     if "train" not in dataset_splits:
@@ -171,7 +179,8 @@ def run_drift_check(
         current = window if window.height else empty_frame(reference)
         result = compute_drift(reference, current, drift_config(spec, prediction))
         quality = window.quality()  # nulls imputed / unseen categories: data quality, not drift
-    report = result.report
+        signals = _data_quality(window, reference, record, quality)
+    report = result.report.model_copy(update={"data_quality": signals})
     base = f"drift/{model}/{window_id}"
     json_blob = storage.blobs.put_bytes(
         REPORTS, f"{base}.json", report.to_json().encode(), content_type=_JSON
@@ -183,7 +192,14 @@ def run_drift_check(
     repo = drift_checks(storage)
     existing = repo.try_get(model, window_id)
     retrain = decide_retrain(
-        storage, spec, model, window_id, report.status == "drift", _reason(report), existing, checked_at
+        storage,
+        spec,
+        model,
+        window_id,
+        report.status == "drift",
+        _reason(report),
+        existing.retrain if existing is not None else None,
+        checked_at,
     )
     row = DriftCheckRecord(
         model=model,
@@ -202,6 +218,7 @@ def run_drift_check(
         checked_at=checked_at,
         retrain={k: v for k, v in retrain.items() if k != "status"} | {"status": _stored(retrain)},
         notes=[*report.notes, *_quality_notes(quality)],
+        data_quality=signals.model_dump(mode="json"),
     )
 
     def merge(current: DriftCheckRecord) -> DriftCheckRecord:
@@ -223,8 +240,37 @@ def run_drift_check(
         "report_json": json_blob.name,
         "report_html": html_blob.name,
         "retrain": retrain,
-        "data_quality": quality,
+        "data_quality": signals.model_dump(mode="json"),
     }
+
+
+#: Logged feature columns read at once for the data-quality counts (float32: 4 bytes a value).
+_QUALITY_BATCH = 64
+
+
+def _data_quality(
+    window: LogWindow, reference: ReferenceProfile, record: ModelRecord, counts: dict[str, int]
+) -> DataQuality:
+    """Null, out-of-range, unseen-category and type-error rates of the window (see data_quality)."""
+    logged = [c for c in _features(record) if c in window.columns]
+    ranges: dict[str, tuple[int, int]] = {}
+    nulls = 0
+    for start in range(0, len(logged), _QUALITY_BATCH):
+        frame = window.read(logged[start : start + _QUALITY_BATCH])
+        ranges.update(range_counts(frame, reference))
+        nulls += null_count(frame)
+    kinds = record.input_schema.get("columns")
+    categories = sum(1 for k in kinds.values() if k == "category") if isinstance(kinds, dict) else 0
+    features = record.input_schema.get("features")
+    return summarise(
+        rows=window.height,
+        counts=counts,
+        ranges=ranges,
+        logged_nulls=nulls,
+        logged_features=len(logged),
+        features=len(features) if isinstance(features, list) else len(logged),
+        category_features=categories,
+    )
 
 
 def _quality_notes(quality: dict[str, int]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Drift monitor rows in the ``drift`` table: one per (model, window), one retrain ledger per model.
+"""Monitor rows: drift checks in ``drift`` and quality checks in ``quality`` (model / window each),
+one retrain ledger per model.
 
 ``DriftCheckRecord`` extends ``DriftRecord`` with what a check decided (status, rows, retrain);
 ``storage.drift`` still reads these rows, ignoring the extra fields. The per-model retrain ledger
@@ -43,6 +44,45 @@ class DriftCheckRecord(DriftRecord):
     """Retrain decision: status (not_needed, disabled, sent, cooldown), message id, instance id."""
     notes: list[str] = Field(default_factory=list)
     """Report remarks (missing columns, too few rows, ...)."""
+    data_quality: dict[str, Any] = Field(default_factory=dict)
+    """Data-quality signals of the window (rates of nulls, out-of-range values, unseen categories,
+    type errors; see ``shared.monitoring.data_quality``)."""
+
+
+class QualityCheckRecord(Record):
+    """A model-quality check of one model and window: metrics on labeled rows vs the holdout."""
+
+    model: str
+    """Model name (PartitionKey)."""
+    window: str
+    """Window id (RowKey), the same id as the drift check of that window."""
+    status: str = "insufficient_data"
+    """ok, degraded, insufficient_data or no_baseline (only degraded is an alarm)."""
+    version: str | None = None
+    """Production version whose predictions were checked (its holdout metrics are the baseline)."""
+    since: datetime | None = None
+    """Start of the predictions checked (UTC, inclusive): the lookback before ``until``."""
+    until: datetime | None = None
+    """End of the predictions checked (UTC, exclusive)."""
+    checked_at: datetime | None = None
+    """When the check ran (UTC)."""
+    rows: int = 0
+    """Predictions of the version in the window."""
+    labeled: int = 0
+    """Of those, rows with a usable label (the metrics' sample size)."""
+    metrics: dict[str, float] = Field(default_factory=dict)
+    """The task's metrics on the labeled rows."""
+    baseline: dict[str, float] = Field(default_factory=dict)
+    """The same metrics on the training holdout, from the model record."""
+    decision: dict[str, Any] = Field(default_factory=dict)
+    """The drop decision (metric, observed, baseline, drop, allowed_drop, rows, min_rows, reason)."""
+    estimate: dict[str, Any] = Field(default_factory=dict)
+    """Label-free estimate (classifiers): per metric estimated (all rows), estimated on the labeled
+    rows, observed, and their difference; plus the calibration used."""
+    retrain: dict[str, Any] = Field(default_factory=dict)
+    """Retrain decision, as on drift rows (not_needed, disabled, sent, already_sent, cooldown)."""
+    notes: list[str] = Field(default_factory=list)
+    """Remarks (unknown labels, no feedback yet, ...)."""
 
 
 class RetrainLedger(Record):
@@ -76,6 +116,20 @@ class RetrainLedgerRepository(TableRepository[RetrainLedger]):
     model = RetrainLedger
     partition_key_field = "scope"
     row_key_field = "model"
+
+
+class QualityCheckRepository(TableRepository[QualityCheckRecord]):
+    """Model-quality checks, in the quality table (model / window)."""
+
+    table_name = "quality"
+    model = QualityCheckRecord
+    partition_key_field = "model"
+    row_key_field = "window"
+
+
+def quality_checks(storage: Storage) -> QualityCheckRepository:
+    """The quality-check repository on the storage's table service."""
+    return QualityCheckRepository(storage.clients.table, storage.blobs)
 
 
 def drift_checks(storage: Storage) -> DriftCheckRepository:

@@ -1,4 +1,9 @@
-"""Retrain requests on drift: the queue message, its parser, dedupe per window and cooldown per model.
+"""Retrain requests on drift or a model-quality drop: the queue message, its parser, dedupe per
+window and cooldown per model.
+
+Both monitors send through ``decide_retrain``: one window id names one retrain run
+(``retrain_instance_id``), whichever monitor asks first, and both share the model's ledger, so the
+cooldown counts requests of either kind.
 
 A window's request is sent at most once in sequence: the window's drift row records ``sent`` and a
 re-run finds it. Windows of one model are serialised through the model's ledger row (ETag-guarded):
@@ -22,7 +27,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared.errors import ValidationError
 from shared.pipeline.spec import PipelineSpec
 from shared.steps import audit
-from shared.steps.monitoring_records import LEDGER_PARTITION, DriftCheckRecord, RetrainLedger, retrain_ledgers
+from shared.steps.monitoring_records import LEDGER_PARTITION, RetrainLedger, retrain_ledgers
 from shared.storage.factory import Storage
 
 MAX_INSTANCE_ID = 100
@@ -82,10 +87,10 @@ def parse_retrain_request(message: str | bytes | Mapping[str, Any]) -> RetrainRe
         raise ValidationError(f"retrain request field {field!r}: {err['msg']}", field=field) from None
 
 
-def _audit(storage: Storage, model: str, decision: dict[str, Any], now: datetime) -> None:
+def _audit(storage: Storage, model: str, decision: dict[str, Any], now: datetime, actor: str) -> None:
     reason = f"{decision['status']}: {decision['reason']}"
     data = {**decision, "checked_at": now.isoformat()}
-    audit.record(storage, f"model:{model}", "retrain_request", reason, data, actor="drift-monitor")
+    audit.record(storage, f"model:{model}", "retrain_request", reason, data, actor=actor)
 
 
 def decide_retrain(
@@ -95,20 +100,28 @@ def decide_retrain(
     window: str,
     drift: bool,
     reason: str,
-    existing: DriftCheckRecord | None,
+    existing: Mapping[str, Any] | None,
     now: datetime,
+    *,
+    actor: str = "drift-monitor",
+    quiet: str = "no drift",
 ) -> dict[str, Any]:
-    """Send (or not) a retrain request for a checked window; returns the decision, audited when drift."""
+    """Send (or not) a retrain request for a checked window; returns the decision, audited when asked.
+
+    ``drift``: the monitor found a reason to retrain (drift, or a quality drop); ``existing``: the
+    retrain decision already recorded for this window (a ``sent`` one is never sent again);
+    ``quiet``: the reason recorded when nothing is needed.
+    """
     base = {"window": window, "instance_id": retrain_instance_id(model, window), "sent": False}
-    if existing is not None and existing.retrain.get("status") == "sent":
-        decision = {**existing.retrain, "status": "already_sent", "sent": False}
+    if existing is not None and existing.get("status") == "sent":
+        decision = {**existing, "status": "already_sent", "sent": False}
     elif not drift:
-        return {**base, "status": "not_needed", "reason": "no drift"}
+        return {**base, "status": "not_needed", "reason": quiet}
     elif not spec.monitoring.auto_retrain:
         decision = {**base, "status": "disabled", "reason": "monitoring.auto_retrain is off"}
     else:
         decision = _claim_and_send(storage, spec, model, window, reason, now, base)
-    _audit(storage, model, decision, now)
+    _audit(storage, model, decision, now, actor)
     return decision
 
 
