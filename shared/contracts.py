@@ -311,3 +311,104 @@ class DeployInput(StepInput):
 
     model: ModelRef
     dataset: ValidationResult
+
+
+# ---- ingest fan-out (orchestrations/dataset_parts.py, shared/steps/dataset_parts.py) ------------
+
+
+class PartCut(Contract):
+    """One chunk of the single pass inside a part: source bytes ``[start, end)`` and how they parse."""
+
+    start: int
+    end: int
+    kind: Literal["plain", "fast", "slow"]
+    expected: int | None = None
+
+
+class DatasetPart(Contract):
+    """One part of a source: whole single-pass chunks, parsed by one activity."""
+
+    index: int
+    start: int
+    end: int
+    cuts: list[PartCut]
+
+
+class DatasetPlan(Contract):
+    """How a source is ingested: by one activity (``fan_out`` False, with why), or in parts."""
+
+    fan_out: bool
+    reason: str = ""
+    version: str = Field(default="", description="sha256 of the source: the single pass's version.")
+    size: int = 0
+    location: str = ""
+    etag: str | None = Field(default=None, description="A blob source's ETag: every part reads these bytes.")
+    columns: list[str] = Field(default_factory=list)
+    overrides: dict[str, str] = Field(default_factory=dict, description="Types forced at ingest.")
+    parts: list[DatasetPart] = Field(default_factory=list)
+    folder: str = Field(default="", description="datasets/<folder>: this fan-out's own ingest folder.")
+
+    def label(self, index: int) -> str:
+        """How a run's reason names a part."""
+        part = self.parts[index]
+        return f"part {index + 1} of {len(self.parts)} (bytes {part.start}-{part.end} of {self.location})"
+
+
+class PartInput(StepInput):
+    """Input of the survey of one part."""
+
+    plan: DatasetPlan
+    index: int
+
+
+class PartSurvey(Contract):
+    """What one part's survey counted: its records and per-column type evidence."""
+
+    index: int
+    records: int
+    non_null: dict[str, int] = Field(default_factory=dict)
+    parsed: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class SurveysInput(StepInput):
+    """Input of the merge of the surveys."""
+
+    plan: DatasetPlan
+    surveys: list[PartSurvey]
+
+
+class PartTyping(Contract):
+    """The surveys merged: the column types, each part's first row number, or a version to reuse."""
+
+    dtypes: dict[str, str] = Field(default_factory=dict)
+    first_rows: list[int] = Field(default_factory=list)
+    rows_read: int = 0
+    reused: DatasetRef | None = Field(
+        default=None, description="The version was ingested before with these types: validate it as is."
+    )
+
+
+class TypedPartInput(StepInput):
+    """Input of typing and validating one part."""
+
+    plan: DatasetPlan
+    typing: PartTyping
+    index: int
+
+
+class PartOutput(Contract):
+    """One typed and validated part: its counts and the blob holding its blob names and partial totals."""
+
+    index: int
+    records: int
+    rows_accepted: int
+    rows_quarantined: int
+    state_blob: str
+
+
+class MergePartsInput(StepInput):
+    """Input of the merge of the typed parts."""
+
+    plan: DatasetPlan
+    typing: PartTyping
+    parts: list[PartOutput]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import ValidationError
 from shared.models.metrics import REGISTRY, metrics_for
+from shared.pipeline.ingest_parts import IngestParts
 from shared.pipeline.operations import Approval, Budget, Deployment, Gates, Monitoring, Ncrontab
 from shared.pipeline.sections import (
     UNION_TAGS,
@@ -52,6 +53,9 @@ class PipelineSpec(BaseModel):
         default_factory=FeatureRules, description="Which columns are features; drop thresholds; imputing."
     )
     split: Split = Field(default_factory=Split, description="Train/validation/holdout split.")
+    ingest: IngestParts | None = Field(
+        default=None, description="Ingest a CSV source by a fan-out of activities, one per part."
+    )
     reject_threshold: float = Field(
         default=0.05, ge=0, le=1, description="Largest share of quarantined rows before the run stops."
     )
