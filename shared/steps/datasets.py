@@ -5,7 +5,11 @@ Blob layout (containers from DESIGN section 4):
   datasets/<pipeline>/<version>/<ingest>/<rules>-<check>/<split>.parquet
   quarantine/<pipeline>/<version>/<ingest>/<rules>-<check>.csv
   profiles/<pipeline>/<version>/<ingest>/<rules>-<check>.json, profiles/<pipeline>/baseline.json
-Same bytes -> same version -> the ingested rows are reused. A validation is reused only for the same
+Same bytes -> same version -> the ingested rows are reused. A blob prefix or pattern is resolved
+when the step runs (``sources.resolve_blobs``), so a scheduled or drift-triggered run reads the
+newest blobs; they are read as one dataset, each pinned to the ETag it was selected with, and the
+version hashes their bytes in order (same blobs, same version). The record and the step's result
+keep the lineage: which blobs were read (``source_blobs``). A validation is reused only for the same
 version AND the same data rules (``rules_key``): changing the target or an expectation on the same
 file validates again, into its own folder, so earlier runs' splits stay readable.
 
@@ -24,7 +28,7 @@ import io
 import json
 import posixpath
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -33,7 +37,7 @@ import pyarrow.parquet as pq
 
 from shared.data.bundled import bundled_csv_bytes
 from shared.data.ingest import DEFAULT_CHUNK_BYTES, ISSUE_SCHEMA, MAX_COLUMNS
-from shared.data.ingest_stream import Opener, survey, typed_parts
+from shared.data.ingest_stream import Opener, Openers, survey, typed_parts
 from shared.data.parquet_sink import ParquetSink
 from shared.data.prepare import ingest_overrides
 from shared.data.schema import BaselineSchema
@@ -47,6 +51,7 @@ from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings, load_settings
 from shared.steps import sources
 from shared.storage.blobs import BlobRef, BlobWriter
+from shared.storage.errors import is_precondition_failed
 from shared.storage.factory import Storage
 from shared.storage.records import DatasetRecord
 
@@ -93,8 +98,11 @@ def load_baseline(storage: Storage, pipeline: str) -> BaselineSchema | None:
     return BaselineSchema.from_json(storage.blobs.get_bytes("profiles", name))
 
 
-def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
-    """The small dict activities return about a dataset version."""
+def dataset_summary(
+    record: DatasetRecord, reused: bool, source_blobs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The small dict activities return about a dataset version (``source_blobs``: the blobs this
+    step read; the record's own lineage, of the ingest that wrote it, when not given)."""
     return {
         "version": record.content_hash,
         "dataset": record.dataset,
@@ -109,23 +117,37 @@ def dataset_summary(record: DatasetRecord, reused: bool) -> dict[str, Any]:
         "quarantine_blob": record.quarantine_blob,
         "reasons": record.reasons,
         "reused": reused,
+        "source_blobs": record.source_blobs if source_blobs is None else source_blobs,
     }
 
 
-def _opener(storage: Storage, source: Source, settings: Settings) -> Opener:
-    """Opens the (confined) source for reading as often as needed; a blob's reads stay on one ETag."""
+def _opener(source: Source) -> Opener:
+    """Opens a (confined) file or bundled source for reading as often as needed."""
     if source.kind == "bundled":
         data = bundled_csv_bytes(source.location)
         return lambda: io.BytesIO(data)
-    if source.kind == "file":
-        path = Path(source.location)
-        return lambda: open(path, "rb")
-    container, name = sources.confined_blob(source.location, settings)
+    path = Path(source.location)
+    return lambda: open(path, "rb")
+
+
+def _pinned(storage: Storage, blob: sources.SourceBlob) -> Opener:
+    """Opens one selected blob at the ETag it was selected with: a blob rewritten since fails the read."""
+    return lambda: cast(BinaryIO, storage.blobs.open_range(blob.container, blob.name, etag=blob.etag))
+
+
+@contextlib.contextmanager
+def _source_kept(blobs: Sequence[sources.SourceBlob]) -> Iterator[None]:
+    """Name the source when a selected blob was rewritten or deleted while the step read it."""
     try:
-        etag = storage.blobs.open_range(container, name).etag
-    except NotFoundError:
-        raise sources.blob_refused(source.location) from None
-    return lambda: cast(BinaryIO, storage.blobs.open_range(container, name, etag=etag))
+        yield
+    except Exception as exc:
+        if not (blobs and (is_precondition_failed(exc) or isinstance(exc, NotFoundError))):
+            raise
+        names = ", ".join(f"{b.container}/{b.name}" for b in blobs[:5]) + (", ..." if len(blobs) > 5 else "")
+        # Transient: a retry resolves the source again and reads the blobs as they are now.
+        raise ConcurrencyConflictError(
+            f"a source blob ({names}) changed or disappeared while it was read; run again", field="source"
+        ) from None
 
 
 def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = None) -> dict[str, Any]:
@@ -136,18 +158,27 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
     refused before any row is parsed.
     """
     baseline = load_baseline(storage, spec.name)
-    source = sources.confine(spec.source, settings or load_settings())
+    settings = settings or load_settings()
+    source = sources.confine(spec.source, settings)
     fmt = source.resolved_format()
     if fmt is None:  # the spec model refuses such sources
         raise ValidationError(f"cannot tell the format of {source.location!r}", field="source.format")
-    opener = _opener(storage, source, settings or load_settings())
+    blobs = sources.resolve_blobs(storage, source, settings) if source.kind == "blob" else []
+    if len(blobs) > 1:
+        with _source_kept(blobs):
+            sources.check_alike(storage, blobs, parquet=fmt == "parquet")
+    opener: Openers = [_pinned(storage, b) for b in blobs] if blobs else _opener(source)
+    lineage = [b.lineage() for b in blobs]
     max_columns = min(MAX_COLUMNS, spec.expectations.max_columns)
     overrides = ingest_overrides(spec, baseline)
-    found = survey(opener, format=fmt, overrides=overrides, chunk_bytes=CHUNK_BYTES, max_columns=max_columns)
+    with _source_kept(blobs):
+        found = survey(
+            opener, format=fmt, overrides=overrides, chunk_bytes=CHUNK_BYTES, max_columns=max_columns
+        )
     version = found.version
     existing = storage.datasets.try_get(spec.name, version)
     if existing is not None and _typed_alike(storage, existing, found.dtypes):
-        return dataset_summary(existing, reused=True)
+        return dataset_summary(existing, reused=True, source_blobs=lineage)
     # New bytes, or the same bytes typed differently (schema_overrides changed): the typed rows
     # are rewritten and the record goes back to "ingested", so validation runs on them again.
     prefix = f"{_prefix(spec, version)}/{_fresh_id()}"
@@ -155,7 +186,7 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
     rows_read = 0
     rows = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/ingested.parquet"), schema)
     issues = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/issues.parquet"), ISSUE_SCHEMA)
-    with rows, issues:
+    with rows, issues, _source_kept(blobs):
         for part in typed_parts(opener, found, chunk_bytes=CHUNK_BYTES):
             rows.write(part.frame)
             issues.write(part.issues)
@@ -171,6 +202,7 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         "columns": found.columns,
         "dtypes": found.dtypes,
         "reasons": reasons,
+        "source_blobs": lineage,
     }
     storage.blobs.put_bytes(
         "datasets", f"{prefix}/ingest.json", json.dumps(meta).encode(), content_type="application/json"
@@ -185,12 +217,13 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         status="ingested",
         ingested_blob=f"{prefix}/ingested.parquet",
         issues_blob=f"{prefix}/issues.parquet",
+        source_blobs=lineage,
     )
     published, ours = _publish_ingest(storage, record, existing, found.dtypes)
     if not ours:
         names = [record.ingested_blob, record.issues_blob, f"{prefix}/ingest.json"]
         _delete_quietly(storage, [("datasets", n) for n in names])
-    return dataset_summary(published, reused=not ours)
+    return dataset_summary(published, reused=not ours, source_blobs=lineage)
 
 
 def _publish_ingest(

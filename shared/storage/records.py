@@ -116,6 +116,8 @@ class DatasetRecord(Record):
     """Row problems found while reading (Parquet)."""
     rules_key: str | None = None
     """Hash of the spec's data rules the validation fields were computed with (None before validation)."""
+    source_blobs: list[dict[str, Any]] = Field(default_factory=list)
+    """Lineage: each blob read, in order ({container, name, etag, size, last_modified, sha256})."""
 
     model_config = ConfigDict(use_attribute_docstrings=True, populate_by_name=True, serialize_by_alias=True)
 
