@@ -1,4 +1,5 @@
-"""Monitoring triggers: drift monitor and scheduled-retraining timers, retrain queue, drift API."""
+"""Monitoring triggers: drift + model-quality monitor and scheduled-retraining timers, retrain queue,
+drift and quality API."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ RETRAIN_QUEUE = "retrain-requests"
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
 def drift_monitor(timer: func.TimerRequest) -> None:
-    """Check every deployed model whose monitoring schedule is due (all of them on a manual run)."""
-    from shared.steps import monitoring, schedules
+    """Check drift and model quality of every deployed model whose monitoring schedule is due
+    (all of them on a manual run)."""
+    from shared.steps import monitoring, monitoring_quality, schedules
 
     manual = not getattr(timer, "schedule_status", None)  # the admin API runs a timer without one
     storage = deps.storage()
@@ -37,6 +39,15 @@ def drift_monitor(timer: func.TimerRequest) -> None:
             log.info("drift %s %s: %s (retrain: %s)", spec.name, window, result["status"], result["retrain"])
         except Exception:  # one model's failure must not stop the checks of the others
             log.exception("drift check of %s for %s failed", spec.name, window)
+        if not spec.monitoring.quality.enabled:
+            continue
+        try:
+            checked = monitoring_quality.run_quality_check(storage, spec, spec.name, until, window)
+            log.info(
+                "quality %s %s: %s (retrain: %s)", spec.name, window, checked["status"], checked["retrain"]
+            )
+        except Exception:  # a quality failure must not stop the other models' checks either
+            log.exception("quality check of %s for %s failed", spec.name, window)
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=RETRAIN_QUEUE, connection="AzureWebJobsStorage")
@@ -111,3 +122,14 @@ def get_drift(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(
         {"model": req.route_params["model"], "latest": history[0] if history else None, "history": history}
     )
+
+
+@bp.route(route="quality/{model}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def get_quality(req: func.HttpRequest) -> func.HttpResponse:
+    """Latest model-quality check of a model (metrics vs holdout, label-free estimate) and its history."""
+    from shared.steps import monitoring_quality
+
+    model = req.route_params["model"]
+    history = monitoring_quality.latest_quality(deps.storage(), model, int_param(req, "top", 20))
+    return json_response({"model": model, "latest": history[0] if history else None, "history": history})

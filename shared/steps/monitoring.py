@@ -23,7 +23,7 @@ from shared.steps.inference_log import LogWindow
 from shared.steps.models import champion_of, load_version
 from shared.steps.monitoring_frames import empty_frame, prediction_column, with_predictions
 from shared.steps.monitoring_quality import build_calibration
-from shared.steps.monitoring_records import DriftCheckRecord, drift_checks
+from shared.steps.monitoring_records import DriftCheckRecord, drift_checks, quality_checks
 from shared.steps.monitoring_retrain import (
     WINDOW_PATTERN,
     RetrainRequest,
@@ -191,6 +191,10 @@ def run_drift_check(
     )
     repo = drift_checks(storage)
     existing = repo.try_get(model, window_id)
+    prior = existing.retrain if existing is not None and existing.retrain.get("status") == "sent" else None
+    if prior is None:  # the quality check of this window may have asked for the same run already
+        checked = quality_checks(storage).try_get(model, window_id)
+        prior = checked.retrain if checked is not None and checked.retrain.get("status") == "sent" else None
     retrain = decide_retrain(
         storage,
         spec,
@@ -198,7 +202,7 @@ def run_drift_check(
         window_id,
         report.status == "drift",
         _reason(report),
-        existing.retrain if existing is not None else None,
+        prior,
         checked_at,
     )
     row = DriftCheckRecord(

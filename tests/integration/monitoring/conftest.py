@@ -61,13 +61,20 @@ def trained(azurite_connection_string: str, tmp_path_factory: pytest.TempPathFac
 def deploy(trained: Trained) -> Callable[..., Deployed]:
     """Deploy the trained model as a fresh pipeline/model name with the given monitoring settings."""
 
-    def make(auto_retrain: bool = True, cooldown_hours: float = 24.0, alias: str = "production") -> Deployed:
+    def make(
+        auto_retrain: bool = True,
+        cooldown_hours: float = 24.0,
+        alias: str = "production",
+        metrics: dict[str, float] | None = None,
+        quality: dict[str, object] | None = None,
+    ) -> Deployed:
         data = trained.spec.model_dump(mode="json")
         data["name"] = f"dm-{uuid.uuid4().hex[:10]}"
         data["monitoring"] = {
             **data["monitoring"],
             "auto_retrain": auto_retrain,
             "cooldown_hours": cooldown_hours,
+            **({"quality": quality} if quality is not None else {}),
         }
         data["deployment"] = {"alias": alias}
         spec = PipelineSpec.model_validate(data)
@@ -75,7 +82,9 @@ def deploy(trained: Trained) -> Callable[..., Deployed]:
         pipelines.register_spec(storage, spec)  # as the HTTP starter does: the spec becomes current
         dataset = datasets.validate(storage, spec, datasets.ingest(storage, spec)["version"])
         run_id = f"{spec.name}-run1"
-        summary = models.register(storage, spec, run_id, dataset, trained.candidate, {"metrics": {}})
+        summary = models.register(
+            storage, spec, run_id, dataset, trained.candidate, {"metrics": metrics or {}}
+        )
         models.deploy(storage, spec, run_id, summary)
         record = models.champion_of(storage, spec.name, spec.deployment.alias)
         assert record is not None
