@@ -107,9 +107,12 @@ def ingest_dataset(payload: Payload) -> Payload:
     from shared.steps import datasets, runs
 
     def body(storage: Storage, r: StepInput, detail: dict[str, Any]) -> DatasetRef:
-        result = DatasetRef.model_validate(datasets.ingest(storage, _spec(r)))
+        summary = datasets.ingest(storage, _spec(r))
+        result = DatasetRef.model_validate(summary)
         detail.update(version=result.version, rows_read=result.rows_read, reused=result.reused)
-        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=result.version)
+        # Lineage: exactly which blobs this run read (a prefix/pattern resolves anew each run).
+        read = {"source_blobs": summary["source_blobs"]} if summary.get("source_blobs") else {}
+        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=result.version, details=read)
         return result
 
     return _activity(payload, StepInput, "ingest", body)

@@ -181,3 +181,28 @@ def test_concurrent_runs_on_a_prefix_share_one_version(
     assert results[0]["rows_accepted"] == 1200
     total = sum(datasets.read_frame(storage, b).height for b in results[0]["splits"].values())
     assert total == 1200
+
+
+def test_the_ingest_activity_keeps_the_blobs_read_in_the_run_details(
+    storage: Storage, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functions.deps
+    from functions.activities import ingest_dataset
+    from shared.steps import runs
+
+    for i in range(2):
+        storage.blobs.put_bytes("data", f"{unique}/act/{i}.csv", (HEADER + _rows(i * 10, 10)).encode())
+    spec = _spec(f"act-{unique}", f"blob:data/{unique}/act/*.csv")
+    pipeline, run_id = spec.name, f"{spec.name}-run"
+    runs.create_pending(storage, pipeline, run_id)
+    runs.start_run(storage, pipeline, run_id)
+    monkeypatch.setattr(functions.deps, "storage", lambda: storage)
+    monkeypatch.setenv("AzureWebJobsStorage", str(settings.storage_connection_string))
+
+    activity = ingest_dataset.build().get_user_function()  # the function the worker calls
+    payload = {"pipeline": pipeline, "run_id": run_id, "spec": spec.model_dump(mode="json", by_alias=True)}
+    reply = activity(payload)
+    assert reply["failure"] is None and reply["value"]["rows_read"] == 20
+    record = runs.find_run(storage, run_id)
+    assert [b["name"] for b in record.details["source_blobs"]] == [f"{unique}/act/{i}.csv" for i in range(2)]
+    assert all(b["etag"] and b["sha256"] for b in record.details["source_blobs"])
