@@ -19,6 +19,7 @@ from shared.contracts import (
     ApprovalCheck,
     AwaitApproval,
     Contract,
+    DatasetPlan,
     DatasetRef,
     DeployInput,
     Deployment,
@@ -27,16 +28,23 @@ from shared.contracts import (
     FinishRun,
     JobInput,
     JobState,
+    MergePartsInput,
     ModelRef,
+    PartInput,
+    PartOutput,
+    PartSurvey,
+    PartTyping,
     RegisterInput,
     RunIds,
     StartRun,
     StepFailure,
     StepInput,
     StepReply,
+    SurveysInput,
     TrainingCandidate,
     TrainingJob,
     TrainInput,
+    TypedPartInput,
     ValidateInput,
     ValidationResult,
     VerifyApproval,
@@ -281,3 +289,116 @@ def finish_run(payload: Payload) -> Payload:
         return RunIds(pipeline=r.pipeline, run_id=r.run_id)
 
     return _activity(payload, FinishRun, None, body)
+
+
+# ---- ingest fan-out: one activity per part of the source (orchestrations/dataset_parts.py) ----------
+
+
+def _part_activity(
+    payload: Payload, contract: Any, step: str, body: Callable[[Storage, Any], Contract]
+) -> Payload:
+    """Like ``_activity`` but not recorded as a step, and every error names the part it happened in.
+
+    A permanent error comes back as the step's failure with the part in its message; any other
+    error is raised again with the part in front (retried; after the last try the run's reason
+    names the part).
+    """
+    try:
+        request = contract.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        failure = StepFailure(step=step, error="ValidationError", message=f"bad activity input: {problems}")
+        return StepReply(failure=failure).to_payload()
+    from shared.errors import PermanentError
+    from shared.steps import runs
+
+    if isinstance(request, PartInput | TypedPartInput):
+        where = request.plan.label(request.index)
+    elif isinstance(request, SurveysInput | MergePartsInput):
+        where = f"merge of {len(request.plan.parts)} parts"
+    else:
+        where = "plan"
+    try:
+        value = body(deps.storage(), request)
+    except PermanentError as exc:
+        failure = runs.failure_of(step, exc)
+        failure = failure.model_copy(update={"message": f"{where}: {failure.message}"})
+        return StepReply(failure=failure).to_payload()
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise RuntimeError(f"{where}: {type(exc).__name__}: {text[0] if text else ''}") from exc
+    return StepReply(value=value.to_payload()).to_payload()
+
+
+@bp.activity_trigger(input_name="payload", activity=names.PLAN_DATASET_PARTS)
+def plan_dataset_parts(payload: Payload) -> Payload:
+    """Hash the source and cut it into parts at the single pass's chunk boundaries (or say why not)."""
+    from shared.steps import dataset_parts, runs
+
+    def body(storage: Storage, r: StepInput) -> DatasetPlan:
+        plan = DatasetPlan.model_validate(dataset_parts.plan(storage, _spec(r)))
+        if plan.fan_out:
+            runs.begin_step(storage, r.pipeline, r.run_id, "ingest")
+        return plan
+
+    return _part_activity(payload, StepInput, "ingest", body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.SURVEY_DATASET_PART)
+def survey_dataset_part(payload: Payload) -> Payload:
+    """One part's records and type evidence."""
+    from shared.steps import dataset_parts
+
+    def body(storage: Storage, r: PartInput) -> PartSurvey:
+        return PartSurvey.model_validate(dataset_parts.survey_part(storage, _spec(r), r.plan, r.index))
+
+    return _part_activity(payload, PartInput, "ingest", body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.MERGE_DATASET_SURVEYS)
+def merge_dataset_surveys(payload: Payload) -> Payload:
+    """Column types over all parts and each part's first row; closes the ingest step."""
+    from shared.steps import dataset_merge, runs
+
+    def body(storage: Storage, r: SurveysInput) -> PartTyping:
+        typing = PartTyping.model_validate(dataset_merge.merge_surveys(storage, _spec(r), r.plan, r.surveys))
+        detail = {"version": r.plan.version, "rows_read": typing.rows_read, "parts": len(r.plan.parts)}
+        runs.end_step(
+            storage, r.pipeline, r.run_id, "ingest", {**detail, "reused": typing.reused is not None}
+        )
+        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=r.plan.version)
+        if typing.reused is None:
+            runs.begin_step(storage, r.pipeline, r.run_id, "validate")
+        return typing
+
+    return _part_activity(payload, SurveysInput, "ingest", body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.VALIDATE_DATASET_PART)
+def validate_dataset_part(payload: Payload) -> Payload:
+    """Type and validate one part: its typed rows, issues, quarantine lines, split rows and counts."""
+    from shared.steps import dataset_parts
+
+    def body(storage: Storage, r: TypedPartInput) -> PartOutput:
+        raw = dataset_parts.process_part(storage, _spec(r), r.plan, r.typing, r.index)
+        return PartOutput.model_validate(raw)
+
+    return _part_activity(payload, TypedPartInput, "validate", body)
+
+
+@bp.activity_trigger(input_name="payload", activity=names.MERGE_DATASET_PARTS)
+def merge_dataset_parts(payload: Payload) -> Payload:
+    """One dataset version from the parts, published as the single path publishes it."""
+    from shared.steps import dataset_merge, runs
+
+    def body(storage: Storage, r: MergePartsInput) -> ValidationResult:
+        raw = dataset_merge.merge_parts(storage, _spec(r), r.plan, r.typing, r.parts)
+        result = ValidationResult.model_validate(raw)
+        counts = result.model_dump(
+            include={"rows_read", "rows_accepted", "rows_quarantined", "rejected", "reasons"}
+        )
+        runs.end_step(storage, r.pipeline, r.run_id, "validate", {**counts, "parts": len(r.plan.parts)})
+        runs.update_run(storage, r.pipeline, r.run_id, details={"validation": counts})
+        return result
+
+    return _part_activity(payload, MergePartsInput, "validate", body)

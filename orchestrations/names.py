@@ -24,6 +24,13 @@ REGISTER_MODEL = "register_model"
 DEPLOY_MODEL = "deploy_model"
 FINISH_RUN = "finish_run"
 
+# Ingest fan-out (orchestrations/dataset_parts.py): one activity per part of the source
+PLAN_DATASET_PARTS = "plan_dataset_parts"
+SURVEY_DATASET_PART = "survey_dataset_part"
+MERGE_DATASET_SURVEYS = "merge_dataset_surveys"
+VALIDATE_DATASET_PART = "validate_dataset_part"
+MERGE_DATASET_PARTS = "merge_dataset_parts"
+
 # External events
 APPROVAL_EVENT = "approval"
 #: Raised on a run's training sub-orchestration when its job ends (functions/training_events.py).

@@ -16,6 +16,7 @@ import azure.durable_functions as df
 
 from orchestrations import names
 from orchestrations.approval import wait_for_approval
+from orchestrations.dataset_parts import ingest_and_validate, wants_parts
 from orchestrations.rollout import deploy
 from orchestrations.steps import Gen, StepFailed, call, first_line, unwrap
 from shared.compute.events import training_instance
@@ -93,13 +94,15 @@ def _pipeline(
     run = {**ids.model_dump(), "spec": request.spec}
     yield from call(context, names.START_RUN, StartRun(**ids.model_dump(), trigger=request.trigger), RunIds)
 
-    progress.enter("ingest")
-    dataset = yield from call(context, names.INGEST_DATASET, StepInput(**run), DatasetRef)
-
-    progress.enter("validate", dataset_version=dataset.version)
-    validation = yield from call(
-        context, names.VALIDATE_DATASET, ValidateInput(**run, dataset=dataset), ValidationResult
-    )
+    if wants_parts(request.spec):  # a fan-out of activities, one per part of the source
+        validation = yield from ingest_and_validate(context, run, progress.enter)
+    else:
+        progress.enter("ingest")
+        dataset = yield from call(context, names.INGEST_DATASET, StepInput(**run), DatasetRef)
+        progress.enter("validate", dataset_version=dataset.version)
+        validation = yield from call(
+            context, names.VALIDATE_DATASET, ValidateInput(**run, dataset=dataset), ValidationResult
+        )
     if validation.rejected:
         reason = "; ".join(validation.reasons) or "the dataset failed validation"
         counts = {"rows_read": validation.rows_read, "rows_quarantined": validation.rows_quarantined}
