@@ -59,6 +59,11 @@ def summary(record: dict[str, Any]) -> None:
     for label, key in (("dataset version", "dataset_version"), ("model version", "model_version")):
         if record.get(key):
             table.add_row(label, str(record[key]))
+    read = (record.get("details") or {}).get("source_blobs")
+    if isinstance(read, list) and read:  # lineage: the blobs the ingest step read
+        names = [f"{b.get('container')}/{b.get('name')}" for b in read if isinstance(b, dict)]
+        shown = names[:5] + ([f"... and {len(names) - 5} more"] if len(names) > 5 else [])
+        table.add_row(f"source blobs ({len(names)})", "\n".join(shown))
     for gate in why.gates:
         table.add_row("gate", gate)
     for metric, value in (record.get("metrics") or {}).items():

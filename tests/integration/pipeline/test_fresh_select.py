@@ -196,3 +196,17 @@ def test_mismatched_headers_name_the_odd_blob_at_submission(
             storage, Source(kind="blob", location=f"data/{unique}/pq/*.parquet"), "label", settings
         )
     assert f"blob data/{unique}/pq/b.parquet has a different schema" in err.value.message
+
+
+def test_run_summary_lists_the_blobs_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from cli import show
+
+    screen = Console(width=120, record=True, highlight=False)
+    monkeypatch.setattr(show, "console", screen)
+    read = [{"container": "data", "name": f"fresh/day-{i}.csv", "etag": '"0x1"'} for i in range(7)]
+    show.summary({"run_id": "r1", "status": "Succeeded", "details": {"source_blobs": read}})
+    text = screen.export_text()
+    assert "source blobs (7)" in text and "data/fresh/day-0.csv" in text and "data/fresh/day-4.csv" in text
+    assert "day-5.csv" not in text and "... and 2 more" in text
