@@ -13,7 +13,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from cli import approvals, data, host, models, monitor, reports, rollout, runs
+    from cli import approvals, data, feedback, host, models, monitor, reports, rollout, runs
 
     runs.register(app)
     models.register(app)
@@ -23,6 +23,7 @@ def _register() -> None:
     reports.register(app)
     approvals.register(app)
     rollout.register(app)
+    feedback.register(app)
 
 
 _register()

@@ -45,3 +45,13 @@ def score(req: func.HttpRequest) -> func.HttpResponse:
         routing_key=req.headers.get("x-routing-key"),  # else the body's routing_key (a rollout's split)
     )
     return json_response(result)
+
+
+@bp.route(route="models/{name}/feedback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@handle_errors
+def feedback(req: func.HttpRequest) -> func.HttpResponse:
+    """Ground-truth labels for earlier predictions, by prediction id; 400 naming the row and field."""
+    from shared.steps.feedback_intake import record_feedback
+
+    payload = json_body(req, required=True)
+    return json_response(record_feedback(deps.storage(), req.route_params["name"], payload))
