@@ -210,3 +210,17 @@ def test_run_summary_lists_the_blobs_read(monkeypatch: pytest.MonkeyPatch) -> No
     text = screen.export_text()
     assert "source blobs (7)" in text and "data/fresh/day-0.csv" in text and "data/fresh/day-4.csv" in text
     assert "day-5.csv" not in text and "... and 2 more" in text
+
+
+def test_a_selection_over_the_cap_is_refused(
+    storage: Storage, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_SELECTED_BLOBS", 3)  # the rule, not 1,001 uploads
+    for i in range(4):
+        storage.blobs.put_bytes("data", f"{unique}/cap/{i}.csv", b"a,label\n1,0\n")
+    source = Source(kind="blob", location=f"data/{unique}/cap/", format="csv")
+    with pytest.raises(ValidationError) as err:
+        sources.check_source(storage, source, "label", settings)
+    assert "selects 4 blobs, more than 3" in err.value.message and err.value.field == "source.location"
+    narrowed = Source(kind="blob", location=f"data/{unique}/cap/", format="csv", select=Selection(newest=3))
+    assert len(sources.resolve_blobs(storage, narrowed, settings)) == 3
