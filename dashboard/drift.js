@@ -13,6 +13,17 @@ function columnsTable(check) {
       <th class="num">p-value / distance</th><th class="num">Threshold</th><th class="num">Rows</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+const pct = (v) => (typeof v === 'number' ? `${num(v * 100, 2)}%` : 'n/a');
+
+// The window's data-quality rates (null, out of training range, unseen categories, type errors).
+function dataQuality(q) {
+  if (!q || q.rows === undefined) return '';
+  const cols = Object.entries(q.out_of_range_columns || {}).slice(0, 8).map(([c, n]) => `${c} ${n}`).join(', ');
+  return html`<p id="data-quality">Data quality: nulls <strong>${pct(q.null_rate)}</strong>, out of training range
+    <strong>${pct(q.out_of_range_rate)}</strong>${cols ? html` <span class="muted">(${cols})</span>` : ''}, unseen categories
+    <strong>${pct(q.unseen_category_rate)}</strong>, type errors <strong>${pct(q.type_error_rate)}</strong>.</p>`;
+}
+
 async function openReport(model, window) {
   const url = new URL(`${BASE}/reports/drift/${encodeURIComponent(model)}`, location.origin);
   url.searchParams.set('window', window);
@@ -36,7 +47,7 @@ export async function driftPage(main, _arg, params, current) {
     mount(main.querySelector('#check'), check ? html`<h2>Check ${check.window} ${badge(check.status || (check.drifted ? 'drift' : 'ok'))}</h2>
       <p>${num(check.drifted_share * 100, 1)}% of columns drifted over ${check.rows ?? '?'} rows (model v${check.version || '?'}, checked ${when(check.checked_at)}).
       ${check.retrain?.status ? html`Retraining: <strong>${check.retrain.status}</strong>${check.retrain.instance_id ? html` (<a href="#/run/${encodeURIComponent(check.retrain.instance_id)}">run</a>)` : ''}.` : ''}
-      ${check.report_blob ? html`<button id="report">Open HTML report</button>` : ''}</p>${columnsTable(check)}` : html`<p class="muted">No drift checks yet.</p>`);
+      ${check.report_blob ? html`<button id="report">Open HTML report</button>` : ''}</p>${dataQuality(check.data_quality)}${columnsTable(check)}` : html`<p class="muted">No drift checks yet.</p>`);
     main.querySelector('#report')?.addEventListener('click', () => openReport(model, check.window));
   };
   mount(main, html`<h1>Drift</h1>

@@ -1,5 +1,5 @@
-// Models: each model's versions with lineage dataset -> run -> version -> alias / deployment, and
-// a chart of a chosen metric across versions.
+// Models: each model's versions with lineage dataset -> run -> version -> alias / deployment, its
+// latest model-quality and data-quality signals, and a chart of a chosen metric across versions.
 import { api, html, mount, badge, when, num, short } from './util.js';
 import { lineChart } from './charts.js';
 
@@ -28,6 +28,27 @@ function rolloutOf(m) {
     ${r.reason ? html`<p>${r.reason}</p>` : ''}${checks.length ? html`<p class="muted">Bake checks (newest last):</p><ul class="muted">${checks}</ul>` : ''}</div>`;
 }
 
+const pct = (v) => (typeof v === 'number' ? `${num(v * 100, 2)}%` : 'n/a');
+
+// The latest model-quality check (labeled window vs holdout, label-free estimate beside it) and
+// the latest drift window's data quality.
+function monitoringOf(m) {
+  const q = m.monitoring?.quality;
+  const d = m.monitoring?.data_quality;
+  const est = q?.estimate?.metrics || {};
+  const estRows = Object.entries(est).map(([name, e]) => html`<li><strong>${name}</strong> estimated ${num(e.estimated, 4)}
+      ${typeof e.observed === 'number' ? html`(on labeled rows ${num(e.estimated_labeled, 4)} vs observed ${num(e.observed, 4)}: est − obs ${num(e.difference, 4)})` : html`<span class="muted">(no labels yet)</span>`}</li>`);
+  const quality = q ? html`<div><span>Model quality (window ${q.window}, v${q.version})</span>${badge(q.status === 'degraded' ? 'failed' : q.status === 'ok' ? 'ok' : q.status)} ${q.status}
+      <span class="muted">${q.labeled} labeled of ${q.rows} predictions</span></div>
+      <p>${q.decision?.reason || ''}${q.retrain && q.retrain !== 'not_needed' ? html` Retraining: <strong>${q.retrain}</strong>.` : ''}</p>
+      ${estRows.length ? html`<p class="muted">Label-free estimate (CBPE):</p><ul>${estRows}</ul>` : ''}`
+    : html`<p class="muted">No model-quality check yet (it needs feedback: POST /api/models/${m.name}/feedback).</p>`;
+  const data = d ? html`<div><span>Data quality (window ${d.window}, ${d.rows} rows)</span>
+      nulls ${pct(d.null_rate)} · out of training range ${pct(d.out_of_range_rate)} · unseen categories ${pct(d.unseen_category_rate)} · type errors ${pct(d.type_error_rate)}</div>`
+    : html`<p class="muted">No data-quality signals yet (they come with the drift check).</p>`;
+  return html`<div class="monitoring" id="monitoring-${m.name}">${quality}${data}</div>`;
+}
+
 function card(m, metric) {
   const versions = [...m.versions].reverse();
   const names = [...new Set(m.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
@@ -42,6 +63,7 @@ function card(m, metric) {
   return html`<div class="card model" data-model="${m.name}"><h2>${m.name}</h2>
     <div class="lineage">Aliases: ${aliasList.length ? aliasList : html`<span class="muted">none</span>`}</div>
     ${rolloutOf(m)}
+    ${monitoringOf(m)}
     <div style="margin:8px 0"><label class="muted">Metric <select class="metric">${names.map((n) => html`<option ${n === chosen ? 'selected' : ''}>${n}</option>`)}</select></label>
       <span class="muted">(red points: a version behind an alias)</span></div>${chart}
     <table><thead><tr><th>Version</th><th>Aliases</th><th>Lineage: dataset → run → model → alias / deployment</th><th class="num">${chosen}</th><th>Registered (UTC)</th></tr></thead>

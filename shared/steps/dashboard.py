@@ -167,7 +167,35 @@ def lineage(storage: Storage) -> list[dict[str, Any]]:
                 )
         entry["versions"].sort(key=lambda v: v["version"], reverse=True)
         entry.update(_rollout(storage, name))
+        entry["monitoring"] = _monitoring(storage, name)
     return [models[name] for name in sorted(models)]
+
+
+def _monitoring(storage: Storage, model: str) -> dict[str, Any]:
+    """The latest model-quality check and the latest drift window's data quality (None when none)."""
+    from shared.steps.monitoring_records import drift_checks, quality_checks  # only for the models page
+
+    checks = sorted(quality_checks(storage).query(pk=model), key=lambda r: r.window)
+    drifts = sorted(drift_checks(storage).query(pk=model), key=lambda r: r.window)
+    quality = None
+    if checks:
+        last = checks[-1]
+        quality = {
+            "window": last.window,
+            "status": last.status,
+            "version": last.version,
+            "rows": last.rows,
+            "labeled": last.labeled,
+            "decision": last.decision,
+            "estimate": last.estimate,
+            "retrain": last.retrain.get("status"),
+        }
+    data = (
+        {"window": drifts[-1].window, **drifts[-1].data_quality}
+        if drifts and drifts[-1].data_quality
+        else None
+    )
+    return {"quality": quality, "data_quality": data}
 
 
 def _rollout(storage: Storage, model: str) -> dict[str, Any]:

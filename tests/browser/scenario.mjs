@@ -178,6 +178,14 @@ await check('models_page', async () => {
   if (!text.includes('No rollout recorded for production') && !text.includes('Rollout (production)')) {
     throw new Error('no rollout state shown');
   }
+  // The drift check seeded by dashboard_seed gives the card its data-quality line.
+  const monitoring = await page.textContent('#monitoring-dash-bc');
+  if (!monitoring.includes('Data quality (window') || !monitoring.includes('out of training range')) {
+    throw new Error(`no data-quality signals on the model card: ${monitoring}`);
+  }
+  if (!monitoring.includes('Model quality') && !monitoring.includes('No model-quality check yet')) {
+    throw new Error(`no model-quality state on the model card: ${monitoring}`);
+  }
   await shot('models');
   return { href };
 });
@@ -188,6 +196,11 @@ await check('drift_page', async () => {
   await page.waitForSelector('#columns tbody tr');
   const drifted = await page.$$eval('#columns tbody tr', (rows) => rows.filter((r) => r.textContent.includes('drift')).length);
   if (drifted < 5) throw new Error(`only ${drifted} drifted columns shown`);
+  const quality = await page.textContent('#data-quality');
+  // Every "mean"/"worst" feature x3: far outside the training range, so the rate is not 0.00%.
+  if (!/out of training range\s+[0-9.]+%/.test(quality) || /out of training range\s+0\.00%/.test(quality)) {
+    throw new Error(`data quality not shown with the drift check: ${quality}`);
+  }
   await shot('drift');
   const [report] = await Promise.all([page.context().waitForEvent('page'), page.click('#report')]);
   await report.waitForLoadState();
