@@ -53,9 +53,12 @@ def _file_refused(location: str) -> ValidationError:
 
 
 def _blob_refused(location: str) -> ValidationError:
+    # A prefix or pattern outside the data containers and one matching nothing read alike, so
+    # the answer tells nothing about what exists elsewhere.
+    many = location.endswith("/") or any(c in GLOB_CHARS for c in location)
+    what = "selects no readable blob" if many else "is not a readable blob"
     return ValidationError(
-        f"source {location!r} is not a readable blob in the configured data containers "
-        "(MLOPS_DATA_CONTAINERS)",
+        f"source {location!r} {what} in the configured data containers (MLOPS_DATA_CONTAINERS)",
         field=FIELD,
     )
 
@@ -169,15 +172,6 @@ def select_blobs(listed: Iterable[BlobInfo], selection: Selection | None, now: d
     return sorted(kept, key=lambda b: b.name)
 
 
-def _no_match(source: Source) -> ValidationError:
-    rule = "" if source.select is None else f" under select {source.select.model_dump(exclude_none=True)}"
-    return ValidationError(
-        f"source {source.location!r} selects no blob{rule} in the configured data containers "
-        "(MLOPS_DATA_CONTAINERS)",
-        field=FIELD,
-    )
-
-
 def resolve_blobs(
     storage: Storage, source: Source, settings: Settings, *, now: datetime | None = None
 ) -> list[SourceBlob]:
@@ -207,7 +201,7 @@ def resolve_blobs(
     )
     picked = select_blobs(listed, source.select, now or datetime.now(UTC))
     if not picked:
-        raise _no_match(source)
+        raise _blob_refused(source.location)
     if len(picked) > MAX_SELECTED_BLOBS:
         raise ValidationError(
             f"source {source.location!r} selects {len(picked)} blobs, more than {MAX_SELECTED_BLOBS}; "

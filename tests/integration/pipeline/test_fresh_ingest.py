@@ -130,7 +130,7 @@ def test_an_odd_header_or_an_empty_selection_fails_the_step_naming_it(
     spec = _spec(f"odd-{unique}", f"blob:data/{unique}/in/*.csv")
     with pytest.raises(ValidationError) as err:  # registered earlier, nothing there when it runs
         datasets.ingest(storage, spec, settings)
-    assert err.value.field == "source.location" and "selects no blob" in err.value.message
+    assert err.value.field == "source.location" and "selects no readable blob" in err.value.message
     storage.blobs.put_bytes("data", f"{unique}/in/a.csv", (HEADER + _rows(0, 5)).encode())
     storage.blobs.put_bytes("data", f"{unique}/in/b.csv", ("a,c,label\n" + _rows(5, 5)).encode())
     with pytest.raises(ValidationError) as err:

@@ -128,7 +128,7 @@ def test_resolution_on_azurite_reads_exactly_the_matching_blobs(
     later = datetime.now(UTC) + timedelta(hours=2)
     with pytest.raises(ValidationError) as err:
         sources.resolve_blobs(storage, window, settings, now=later)
-    assert err.value.field == "source.location" and "selects no blob" in err.value.message
+    assert err.value.field == "source.location" and "selects no readable blob" in err.value.message
 
 
 def test_a_pattern_matching_nothing_is_a_400_at_submission(
@@ -138,24 +138,35 @@ def test_a_pattern_matching_nothing_is_a_400_at_submission(
     source = Source(kind="blob", location=f"data/{unique}/fresh/*.parquet")
     with pytest.raises(ValidationError) as err:
         sources.check_source(storage, source, "label", settings)
-    assert err.value.field == "source.location" and "selects no blob" in err.value.message
+    assert err.value.field == "source.location" and "selects no readable blob" in err.value.message
     # A prefix in a container that does not exist reads the same.
     missing = Source(kind="blob", location=f"data/{unique}/nothing-here/", format="csv")
     with pytest.raises(ValidationError) as err:
         sources.check_source(storage, missing, "label", settings)
-    assert "selects no blob" in err.value.message
+    assert "selects no readable blob" in err.value.message
 
 
 def test_internal_and_unlisted_containers_are_refused_before_listing(
     storage: Storage, settings: Settings, unique: str
 ) -> None:
     storage.blobs.put_bytes("datasets", f"{unique}/x.parquet", b"PAR1")
-    for location in ("datasets/", f"datasets/{unique}/*.parquet", f"raw{unique}/*.csv"):
+    answers = set()
+    # Internal (existing blobs), unlisted, and a data-container pattern matching nothing: one wording.
+    cases = (
+        "datasets/",
+        f"datasets/{unique}/*.parquet",
+        f"raw{unique}/*.parquet",
+        f"data/{unique}/*.parquet",
+    )
+    for location in cases:
         source = Source(kind="blob", location=location, format="parquet")
         with pytest.raises(ValidationError) as err:
-            sources.resolve_blobs(storage, source, settings)
+            sources.check_source(storage, source, "label", settings)
         assert err.value.field == "source.location"
-        assert "is not a readable blob in the configured data containers" in err.value.message
+        answers.add(err.value.message.replace(repr(location), "<location>"))
+    assert answers == {
+        "source <location> selects no readable blob in the configured data containers (MLOPS_DATA_CONTAINERS)"
+    }
     # An internal container cannot even be configured as a data container.
     with pytest.raises(ConfigurationError, match="internal container"):
         load_settings(
