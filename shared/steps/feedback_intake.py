@@ -39,7 +39,7 @@ from shared.steps.feedback import (
 )
 from shared.steps.inference_log import encode_part, hour_prefix
 from shared.steps.prediction_ids import hour_of, key_problem
-from shared.steps.prediction_log import ID, TS, VERSION, read_hour
+from shared.steps.prediction_log import ID, TS, VERSION, flush_pending, read_hour
 from shared.storage.factory import Storage
 from shared.storage.names import validate_blob_name
 
@@ -300,6 +300,7 @@ def record_feedback(
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     tasks = _tasks(storage, model)
+    flush_pending()  # predictions this process scored a moment ago are findable
     problems = _Problems()
     rows, lookback, received = _parse(payload, now, problems)
     located = _locate(_Lookup(storage, model), rows, now, lookback, problems)

@@ -16,6 +16,7 @@ import atexit
 import io
 import logging
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: A buffer key: model, version, hour, class names (empty for a regressor).
 _Key = tuple[str, str, datetime, tuple[str, ...]]
+#: Every live buffer of this process, so feedback can write what this process scored before it looks.
+_BUFFERS: weakref.WeakSet[PredictionLogBuffer] = weakref.WeakSet()
 
 
 def proba_column(label: Any) -> str:
@@ -91,6 +94,7 @@ class PredictionLogBuffer:
         self._pending: dict[_Key, _Batch] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        _BUFFERS.add(self)
         if background:
             threading.Thread(target=self._run, name="prediction-log-flusher", daemon=True).start()
             atexit.register(self.flush)
@@ -175,6 +179,21 @@ class PredictionLogBuffer:
                     batch.outputs += newer.outputs
                     batch.probabilities += newer.probabilities
                 self._pending[key] = batch
+
+
+def flush_pending() -> int:
+    """Write the rows every buffer of this process still holds (feedback may name them next).
+
+    Another instance's buffered rows (at most ``max_age_s`` old) are out of reach: feedback sent
+    within seconds of scoring on another instance can find its id unknown, and is resent.
+    """
+    written = 0
+    for buffer in list(_BUFFERS):
+        try:
+            written += buffer.flush()
+        except Exception:  # its rows stay queued for the flusher; the lookup goes on without them
+            log.exception("prediction log flush before feedback failed")
+    return written
 
 
 def part_names(storage: Storage, container: str, model: str, hour: datetime) -> list[str]:
