@@ -38,12 +38,12 @@ function monitoringOf(m) {
   const est = q?.estimate?.metrics || {};
   const estRows = Object.entries(est).map(([name, e]) => html`<li><strong>${name}</strong> estimated ${num(e.estimated, 4)}
       ${typeof e.observed === 'number' ? html`(on labeled rows ${num(e.estimated_labeled, 4)} vs observed ${num(e.observed, 4)}: est − obs ${num(e.difference, 4)})` : html`<span class="muted">(no labels yet)</span>`}</li>`);
-  const quality = q ? html`<div><span>Model quality (window ${q.window}, v${q.version})</span>${badge(q.status === 'degraded' ? 'failed' : q.status === 'ok' ? 'ok' : q.status)} ${q.status}
+  const quality = q ? html`<div><span class="label">Model quality (window ${q.window}, v${q.version})</span>${badge(q.status === 'degraded' ? 'failed' : q.status === 'ok' ? 'ok' : q.status)} ${q.status}
       <span class="muted">${q.labeled} labeled of ${q.rows} predictions</span></div>
       <p>${q.decision?.reason || ''}${q.retrain && q.retrain !== 'not_needed' ? html` Retraining: <strong>${q.retrain}</strong>.` : ''}</p>
       ${estRows.length ? html`<p class="muted">Label-free estimate (CBPE):</p><ul>${estRows}</ul>` : ''}`
     : html`<p class="muted">No model-quality check yet (it needs feedback: POST /api/models/${m.name}/feedback).</p>`;
-  const data = d ? html`<div><span>Data quality (window ${d.window}, ${d.rows} rows)</span>
+  const data = d ? html`<div><span class="label">Data quality (window ${d.window}, ${d.rows} rows)</span>
       nulls ${pct(d.null_rate)} · out of training range ${pct(d.out_of_range_rate)} · unseen categories ${pct(d.unseen_category_rate)} · type errors ${pct(d.type_error_rate)}</div>`
     : html`<p class="muted">No data-quality signals yet (they come with the drift check).</p>`;
   return html`<div class="monitoring" id="monitoring-${m.name}">${quality}${data}</div>`;

@@ -1,15 +1,15 @@
 """Model-quality check on Azurite: logged predictions joined with feedback, vs the holdout baseline.
 
-Predictions are written by the serving's predictions log writer; feedback parts in the layout of
-``shared.steps.feedback`` (hour of the prediction). The check must be quiet with the true labels,
-fire on a label shift (and request a retrain through the drift monitor's ledger), say when there
-are too few labels, and show the label-free estimate next to the observed metric.
+Predictions are written by the serving's predictions log writer, labels through the feedback
+intake (``record_feedback``, what ``POST /api/models/{name}/feedback`` calls). The check must be
+quiet with the true labels, fire on a label shift (and request a retrain through the drift
+monitor's ledger), say when there are too few labels, and show the label-free estimate next to
+the observed metric.
 """
 
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +22,9 @@ from shared.models.evaluate import prediction_metrics
 from shared.models.frames import class_indices, model_inputs
 from shared.models.predict import predict_matrix
 from shared.steps import monitoring, monitoring_quality
-from shared.steps.feedback import CONTAINER as FEEDBACK
-from shared.steps.inference_log import encode_part, hour_prefix
+from shared.steps.feedback_intake import record_feedback
 from shared.steps.models import load_version
+from shared.steps.prediction_ids import generated_ids
 from shared.steps.prediction_log import PredictionLogBuffer
 from tests.integration.monitoring.support import Deployed
 
@@ -57,7 +57,7 @@ def _serve(
     loaded = load_version(d.storage, d.record)
     sig = loaded.signature
     raw = predict_matrix(loaded, model_inputs(frame, sig))
-    ids = [f"{hour:%Y%m%d%H}-{uuid.uuid4().hex[:12]}" for _ in range(frame.height)]
+    ids = generated_ids(hour, frame.height)
     buffer = PredictionLogBuffer(d.storage, background=False)
     buffer.add(
         d.name, d.record.version, hour + timedelta(minutes=5), ids,
@@ -72,20 +72,10 @@ def _serve(
 
 
 def _feedback(d: Deployed, hour: datetime, ids: list[str], labels: list[Any]) -> None:
-    """One feedback part under the predictions' hour, as the feedback intake stores it."""
-    now = datetime.now(UTC)
-    part = pl.DataFrame(
-        {
-            "id": ids,
-            "label": labels,
-            "observed_at": pl.Series([hour + timedelta(minutes=30)] * len(ids)).cast(
-                pl.Datetime("us", "UTC")
-            ),
-            "received_at": pl.Series([now] * len(ids)).cast(pl.Datetime("us", "UTC")),
-        }
-    )
-    name = f"{hour_prefix(d.name, hour)}{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet"
-    d.storage.blobs.put_bytes(FEEDBACK, name, encode_part(part), overwrite=False)
+    """Labels for the logged predictions through the feedback intake (found by the hour in each id)."""
+    observed = (hour + timedelta(minutes=30)).isoformat()
+    rows = [{"id": i, "label": label, "observed_at": observed} for i, label in zip(ids, labels, strict=True)]
+    assert record_feedback(d.storage, d.name, rows)["stored"] == len(rows)
 
 
 def _check(d: Deployed, until: datetime = UNTIL, window: str = WINDOW) -> dict[str, Any]:
