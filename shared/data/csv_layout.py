@@ -148,9 +148,16 @@ def _read(stream: BinaryIO, start: int, length: int) -> bytes:
     return bytes(out)
 
 
+def _read_exactly(stream: BinaryIO, start: int, length: int) -> bytes:
+    data = _read(stream, start, length)
+    if len(data) != length:  # a source shorter than its layout: not the bytes that were cut
+        raise EOFError(f"source ended at byte {start + len(data)}, its layout runs to {start + length}")
+    return data
+
+
 def read_cut(stream: BinaryIO, cut: Cut, columns: list[str], first_row: int, size: int) -> Chunk:
     """Parse one cut (rows numbered from ``first_row``) exactly as the single pass parsed that chunk."""
-    data = _read(stream, cut.start, cut.end - cut.start)
+    data = _read_exactly(stream, cut.start, cut.end - cut.start)
     if cut.kind != "slow":
         return _chunk(data, columns, first_row, cut.expected)
     return _slow(_slow_records(stream, cut, len(columns), size), columns, first_row)

@@ -42,6 +42,7 @@ from shared.pipeline.sections import ColumnType, Source
 from shared.pipeline.spec import PipelineSpec
 from shared.settings import Settings, load_settings
 from shared.steps import datasets, sources
+from shared.storage.errors import is_precondition_failed
 from shared.storage.factory import Storage
 
 
@@ -49,11 +50,19 @@ def _single(reason: str) -> dict[str, Any]:
     return DatasetPlan(fan_out=False, reason=reason).to_payload()
 
 
+def _changed(source: Source) -> ValidationError:
+    # Every part must read the bytes the plan hashed and cut: a rewritten source fails its run.
+    return ValidationError(
+        f"source {source.location!r} changed since the run planned its parts; start the run again",
+        field="source.location",
+    )
+
+
 @contextlib.contextmanager
 def open_source(
-    storage: Storage, source: Source, settings: Settings, etag: str | None = None
+    storage: Storage, source: Source, settings: Settings, etag: str | None = None, size: int | None = None
 ) -> Iterator[BinaryIO]:
-    """A seekable reader of the (confined) source; a blob's reads are pinned to ``etag``."""
+    """A seekable reader of the (confined) source; a blob's reads are pinned to ``etag`` (and ``size``)."""
     if source.kind == "bundled":
         yield io.BytesIO(bundled_csv_bytes(source.location))
         return
@@ -66,8 +75,15 @@ def open_source(
         reader = storage.blobs.open_range(container, name, etag=etag)
     except NotFoundError:
         raise sources.blob_refused(source.location) from None
-    with reader:
-        yield cast(BinaryIO, reader)
+    if size is not None and reader.size != size:  # the reader's size is the blob's now, not the ETag's
+        raise _changed(source)
+    try:
+        with reader:
+            yield cast(BinaryIO, reader)
+    except Exception as exc:
+        if not is_precondition_failed(exc):
+            raise
+        raise _changed(source) from None
 
 
 def _group(cuts: list[Cut], parts: int | None, max_part_bytes: int | None) -> list[list[Cut]]:
@@ -158,7 +174,7 @@ def survey_part(
     text = [c for c in plan.columns if c not in plan.overrides]
     evidence = TypeEvidence()
     records = 0
-    with open_source(storage, source, settings, plan.etag) as stream:
+    with open_source(storage, source, settings, plan.etag, plan.size) as stream:
         for cut in _cuts(plan.parts[index]):
             chunk = read_cut(stream, cut, plan.columns, 1, plan.size)
             if text:
@@ -215,7 +231,7 @@ def process_part(
     row = typing.first_rows[index]
     records = 0
     try:
-        with open_source(storage, source, settings, plan.etag) as stream:
+        with open_source(storage, source, settings, plan.etag, plan.size) as stream:
             for cut in _cuts(plan.parts[index]):
                 chunk = read_cut(stream, cut, plan.columns, row, plan.size)
                 cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in plan.columns)
@@ -245,7 +261,7 @@ def process_part(
         and typing.first_rows[index] + records != typing.first_rows[index + 1]
     ):
         raise ValidationError(
-            f"{plan.label(index)} read {records} records, its survey counted "
+            f"read {records} records, the part's survey counted "
             f"{typing.first_rows[index + 1] - typing.first_rows[index]}",
             field="source",
         )
