@@ -194,8 +194,9 @@ class _Lookup:
 
     def find(self, hours: list[datetime], ids: list[str]) -> dict[str, tuple[datetime, str]]:
         """id -> (hour, version) of its newest prediction among ``hours``."""
+        wanted = pl.DataFrame({ID: ids}, schema={ID: pl.String})
         frames = [
-            self.hour(h).filter(pl.col(ID).is_in(ids)).with_columns(pl.lit(h).alias("__hour__"))
+            self.hour(h).join(wanted, on=ID, how="semi").with_columns(pl.lit(h).alias("__hour__"))
             for h in hours
         ]
         found = pl.concat(frames).sort(TS).unique(subset=[ID], keep="last")

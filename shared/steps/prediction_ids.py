@@ -13,6 +13,7 @@ it through ``predicted_at`` or a bounded look-back (``shared.steps.feedback_inta
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from datetime import UTC, datetime
@@ -39,15 +40,19 @@ def generated_ids(at: datetime, count: int) -> list[str]:
     return [f"{prefix}{i:04x}" for i in range(count)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _hour(stamp: str) -> datetime | None:
+    """``YYYYMMDDHH`` as a UTC hour (cached: a feedback batch names few hours, many times each)."""
+    try:
+        return datetime(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[8:10]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def hour_of(prediction_id: str) -> datetime | None:
     """The UTC hour a generated id was made in; None for a caller key (or a malformed hour)."""
     match = GENERATED.match(prediction_id)
-    if match is None:
-        return None
-    try:
-        return datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=UTC)
-    except ValueError:
-        return None
+    return None if match is None else _hour(match["hour"])
 
 
 def key_problem(value: Any) -> str | None:
