@@ -25,6 +25,7 @@ from shared.monitoring.cbpe import Calibration
 from shared.monitoring.quality import (
     DEFAULT_METRIC,
     REPORTED,
+    Labeled,
     decide,
     labeled_rows,
     observed_metrics,
@@ -90,29 +91,26 @@ def load_calibration(storage: Storage, spec: PipelineSpec, model: ModelRecord) -
 
 
 def _estimate(
-    frame: pl.DataFrame, labeled: pl.DataFrame, classes: list[Any], calibration: Calibration | None,
+    frame: pl.DataFrame, labeled: Labeled, classes: list[Any], calibration: Calibration | None,
     observed: dict[str, float],
 ) -> dict[str, Any]:  # fmt: skip
     """The label-free estimate on every row, and on the labeled rows next to the observed metrics."""
     columns = probability_columns([str(c) for c in classes])
-
-    def probs(rows: pl.DataFrame) -> np.ndarray[Any, Any]:
-        kept = rows.drop_nulls(columns)
-        return kept.select([pl.col(c).cast(pl.Float64) for c in columns]).to_numpy().reshape(-1, len(columns))
-
-    everything = cbpe.estimate(probs(frame), calibration)  # what a window without labels would show
-    on_labeled = cbpe.estimate(probs(labeled), calibration)  # same rows as observed: its error
+    if all(c in frame.columns for c in columns):
+        kept = frame.drop_nulls(columns).select([pl.col(c).cast(pl.Float64) for c in columns])
+        every = kept.to_numpy().reshape(-1, len(columns))
+    else:  # an empty window has no probability columns
+        every = np.empty((0, len(columns)))
+    everything = cbpe.estimate(every, calibration)  # what a window without labels would show
+    assert labeled.probabilities is not None
+    on_labeled = cbpe.estimate(labeled.probabilities, calibration)  # the observed rows: its error
     metrics = {
         name: {"estimated": everything[name], "estimated_labeled": row["estimated"],
                "observed": row["observed"], "difference": row["difference"]}
         for name, row in cbpe.compare(on_labeled, observed).items()
     }  # fmt: skip
-    return {
-        "metrics": metrics,
-        "calibration": None
-        if calibration is None
-        else {"method": calibration.method, "rows": calibration.rows},
-    }
+    used = None if calibration is None else {"method": calibration.method, "rows": calibration.rows}
+    return {"metrics": metrics, "calibration": used}
 
 
 def run_quality_check(
@@ -160,9 +158,8 @@ def run_quality_check(
         notes.append("no feedback for this window's predictions yet")
     estimate: dict[str, Any] = {}
     if spec.task == "classification" and classes:
-        with_label = joined.filter(pl.col("label").is_not_null()) if "label" in joined.columns else joined
         calibration = load_calibration(storage, spec, record)
-        estimate = _estimate(joined, with_label, classes, calibration, observed)
+        estimate = _estimate(joined, labeled, classes, calibration, observed)
     existing = quality_checks(storage).try_get(model, window_id)
     prior = existing.retrain if existing is not None and existing.retrain.get("status") == "sent" else None
     if prior is None:  # the drift check of this window may have asked for the same run already

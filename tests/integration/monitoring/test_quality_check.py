@@ -162,3 +162,15 @@ def test_the_calibration_is_fitted_with_the_drift_reference(quality_deploy: Call
     stored = io.BytesIO(d.storage.blobs.get_bytes("profiles", name)).read()
     calibration = monitoring_quality.Calibration.model_validate_json(stored)
     assert calibration.rows == d.split("holdout").height and len(calibration.maps) == 2
+
+
+def test_a_window_without_predictions_is_no_decision(quality_deploy: Callable[..., Deployed]) -> None:
+    d = quality_deploy()
+    result = _check(d)
+    assert (result["status"], result["rows"], result["labeled"]) == ("insufficient_data", 0, 0)
+    assert result["estimate"]["metrics"]["accuracy"] == {
+        "estimated": None,
+        "estimated_labeled": None,
+        "observed": None,
+        "difference": None,
+    }
