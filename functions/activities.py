@@ -366,7 +366,9 @@ def merge_dataset_surveys(payload: Payload) -> Payload:
         runs.end_step(
             storage, r.pipeline, r.run_id, "ingest", {**detail, "reused": typing.reused is not None}
         )
-        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=r.plan.version)
+        # Lineage: exactly which blobs this run read (a prefix/pattern resolves anew each run).
+        read = {"source_blobs": r.plan.source_blobs} if r.plan.source_blobs else {}
+        runs.update_run(storage, r.pipeline, r.run_id, dataset_version=r.plan.version, details=read)
         if typing.reused is None:
             runs.begin_step(storage, r.pipeline, r.run_id, "validate")
         return typing

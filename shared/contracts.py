@@ -334,6 +334,15 @@ class DatasetPart(Contract):
     cuts: list[PartCut]
 
 
+class PlanBlob(Contract):
+    """One blob of a planned source: every part reads it at this ETag and size."""
+
+    container: str
+    name: str
+    etag: str
+    size: int
+
+
 class DatasetPlan(Contract):
     """How a source is ingested: by one activity (``fan_out`` False, with why), or in parts."""
 
@@ -342,7 +351,13 @@ class DatasetPlan(Contract):
     version: str = Field(default="", description="sha256 of the source: the single pass's version.")
     size: int = 0
     location: str = ""
-    etag: str | None = Field(default=None, description="A blob source's ETag: every part reads these bytes.")
+    blobs: list[PlanBlob] = Field(
+        default_factory=list, description="A blob source's blobs, each read at the ETag the plan saw."
+    )
+    segments: list[tuple[int, int, int]] = Field(
+        default_factory=list, description="The source as one CSV: (blob, start, end); blob -1: a newline."
+    )
+    source_blobs: list[dict[str, Any]] = Field(default_factory=list, description="Lineage of the blobs.")
     columns: list[str] = Field(default_factory=list)
     overrides: dict[str, str] = Field(default_factory=dict, description="Types forced at ingest.")
     parts: list[DatasetPart] = Field(default_factory=list)

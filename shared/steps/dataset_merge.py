@@ -59,7 +59,8 @@ def merge_surveys(
     typing = PartTyping(dtypes=dict(dtypes), first_rows=first_rows, rows_read=row - 1)
     existing = storage.datasets.try_get(spec.name, plan.version)
     if existing is not None and datasets._typed_alike(storage, existing, dict(dtypes)):
-        reused = DatasetRef.model_validate(datasets.dataset_summary(existing, reused=True))
+        summary = datasets.dataset_summary(existing, reused=True, source_blobs=plan.source_blobs)
+        reused = DatasetRef.model_validate(summary)
         return typing.model_copy(update={"reused": reused}).to_payload()
     return typing.to_payload()
 
@@ -110,6 +111,7 @@ def _publish_ingest(
         "dtypes": typing.dtypes,
         "reasons": [] if typing.rows_read else ["no data rows (header only)"],
         "parts": len(plan.parts),
+        "source_blobs": plan.source_blobs,
     }
     storage.blobs.put_bytes(
         "datasets", f"{folder}/ingest.json", json.dumps(meta).encode(), content_type="application/json"
@@ -124,6 +126,7 @@ def _publish_ingest(
         status="ingested",
         ingested_blob=f"{folder}/ingested.parquet",
         issues_blob=f"{folder}/issues.parquet",
+        source_blobs=plan.source_blobs,
     )
     existing = storage.datasets.try_get(spec.name, plan.version)
     if existing is not None and datasets._typed_alike(storage, existing, dict(typing.dtypes)):

@@ -26,8 +26,9 @@ from typing import Any, BinaryIO, cast
 
 import polars as pl
 
-from shared.contracts import DatasetPart, DatasetPlan, PartCut, PartOutput, PartSurvey, PartTyping
+from shared.contracts import DatasetPart, DatasetPlan, PartCut, PartOutput, PartSurvey, PartTyping, PlanBlob
 from shared.data.bundled import bundled_csv_bytes
+from shared.data.chained_view import BlobShape, ChainedView, Segment, header_length, segments
 from shared.data.csv_layout import Cut, layout_csv, read_cut
 from shared.data.inference import TypeEvidence
 from shared.data.ingest import ISSUE_SCHEMA, MAX_COLUMNS, _bad_issues, _cast_chunk
@@ -58,11 +59,23 @@ def _changed(source: Source) -> ValidationError:
     )
 
 
+def _pinned(storage: Storage, source: Source, blob: PlanBlob) -> BinaryIO:
+    """One planned blob, read at the planned ETag (and size: a reader's size is the blob's now)."""
+    try:
+        reader = storage.blobs.open_range(blob.container, blob.name, etag=blob.etag)
+    except NotFoundError:
+        raise _changed(source) from None
+    if reader.size != blob.size:
+        reader.close()
+        raise _changed(source)
+    return cast(BinaryIO, reader)
+
+
 @contextlib.contextmanager
 def open_source(
-    storage: Storage, source: Source, settings: Settings, etag: str | None = None, size: int | None = None
+    storage: Storage, source: Source, blobs: list[PlanBlob], parts: list[tuple[int, int, int]]
 ) -> Iterator[BinaryIO]:
-    """A seekable reader of the (confined) source; a blob's reads are pinned to ``etag`` (and ``size``)."""
+    """A seekable reader of the (confined) source as one CSV; blobs are read as the plan saw them."""
     if source.kind == "bundled":
         yield io.BytesIO(bundled_csv_bytes(source.location))
         return
@@ -70,20 +83,36 @@ def open_source(
         with open(Path(source.location), "rb") as handle:
             yield handle
         return
-    container, name = sources.confined_blob(source.location, settings)
+    chained = [Segment(*p) for p in parts]
     try:
-        reader = storage.blobs.open_range(container, name, etag=etag)
-    except NotFoundError:
-        raise sources.blob_refused(source.location) from None
-    if size is not None and reader.size != size:  # the reader's size is the blob's now, not the ETag's
-        raise _changed(source)
-    try:
-        with reader:
-            yield cast(BinaryIO, reader)
+        with ChainedView(chained, lambda k: _pinned(storage, source, blobs[k])) as view:
+            yield cast(BinaryIO, view)
     except Exception as exc:
         if not is_precondition_failed(exc):
             raise
+        # Every part must read the bytes the plan hashed and cut: a rewritten blob fails the run.
         raise _changed(source) from None
+
+
+def _layout_blobs(
+    storage: Storage, source: Source, settings: Settings, fmt: str
+) -> tuple[list[PlanBlob], list[tuple[int, int, int]], list[dict[str, Any]]]:
+    """The blobs a blob source selects, and the chained CSV they make, as the single path reads them."""
+    found = sources.resolve_blobs(storage, source, settings)
+    if len(found) > 1:
+        sources.check_alike(storage, found, parquet=fmt == "parquet")
+    blobs = [PlanBlob(container=b.container, name=b.name, etag=b.etag, size=b.size) for b in found]
+    shapes = []
+    for k, blob in enumerate(blobs):
+        with _pinned(storage, source, blob) as stream:
+            header = header_length(stream, blob.size) if k > 0 else 0
+            last = b"\n"
+            if blob.size:
+                stream.seek(blob.size - 1)
+                last = stream.read(1)
+        shapes.append(BlobShape(blob.size, header, last == b"\n"))
+    laid = [(p.blob, p.start, p.end) for p in segments(shapes)]
+    return blobs, laid, [b.lineage() for b in found]
 
 
 def _group(cuts: list[Cut], parts: int | None, max_part_bytes: int | None) -> list[list[Cut]]:
@@ -119,14 +148,12 @@ def plan(storage: Storage, spec: PipelineSpec, settings: Settings | None = None)
     unique = [n for n, rule in spec.expectations.columns.items() if rule.unique]
     if unique:
         return _single(f"unique expectations {unique} need every earlier row: one activity checks them")
-    etag = None
+    blobs: list[PlanBlob] = []
+    laid: list[tuple[int, int, int]] = []
+    lineage: list[dict[str, Any]] = []
     if source.kind == "blob":
-        container, name = sources.confined_blob(source.location, settings)
-        try:
-            etag = storage.blobs.open_range(container, name).etag
-        except NotFoundError:
-            raise sources.blob_refused(source.location) from None
-    with open_source(storage, source, settings, etag) as stream:
+        blobs, laid, lineage = _layout_blobs(storage, source, settings, "csv")
+    with open_source(storage, source, blobs, laid) as stream:
         layout = layout_csv(stream, chunk_bytes=datasets.CHUNK_BYTES)
     if layout.size < config.min_source_bytes:
         return _single(f"{layout.size} bytes, under ingest.min_source_bytes {config.min_source_bytes}")
@@ -153,7 +180,9 @@ def plan(storage: Storage, spec: PipelineSpec, settings: Settings | None = None)
         version=layout.sha256,
         size=layout.size,
         location=spec.source.location,
-        etag=etag,
+        blobs=blobs,
+        segments=laid,
+        source_blobs=lineage,
         columns=header.columns,
         overrides=dict(ingest_overrides(spec, baseline)),
         parts=parts,
@@ -174,7 +203,7 @@ def survey_part(
     text = [c for c in plan.columns if c not in plan.overrides]
     evidence = TypeEvidence()
     records = 0
-    with open_source(storage, source, settings, plan.etag, plan.size) as stream:
+    with open_source(storage, source, plan.blobs, plan.segments) as stream:
         for cut in _cuts(plan.parts[index]):
             chunk = read_cut(stream, cut, plan.columns, 1, plan.size)
             if text:
@@ -231,7 +260,7 @@ def process_part(
     row = typing.first_rows[index]
     records = 0
     try:
-        with open_source(storage, source, settings, plan.etag, plan.size) as stream:
+        with open_source(storage, source, plan.blobs, plan.segments) as stream:
             for cut in _cuts(plan.parts[index]):
                 chunk = read_cut(stream, cut, plan.columns, row, plan.size)
                 cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in plan.columns)

@@ -46,7 +46,7 @@ def storage(settings: Settings) -> Storage:
     return built
 
 
-def _spec(name: str, location: str, parts: int | None) -> PipelineSpec:
+def _spec(name: str, location: str | dict[str, Any], parts: int | None) -> PipelineSpec:
     body: dict[str, Any] = {
         "name": name,
         "source": location,
@@ -172,3 +172,37 @@ def test_sources_not_cut_say_why(
     body["expectations"]["columns"] = {"id": {"unique": True}}
     plan = DatasetPlan.model_validate(dataset_parts.plan(storage, load_spec(body), settings))
     assert not plan.fan_out and "unique" in plan.reason
+
+
+def test_a_prefix_of_blobs_in_parts_equals_the_chained_single_pass(
+    storage: Storage, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three blobs read as one CSV (later headers dropped, a missing last newline added) cut into parts."""
+    lines = _csv().split(b"\n")
+    header, rows = lines[0], [r for r in lines[1:] if r]
+    thirds = [rows[:500], rows[500:900], rows[900:]]
+    for k, part in enumerate(thirds):
+        body = header + b"\n" + b"\n".join(part) + (b"" if k == 0 else b"\n")  # the first has no last newline
+        storage.blobs.put_bytes("data", f"fanm-{unique}/p{k}.csv", body)
+    monkeypatch.setattr(datasets, "CHUNK_BYTES", 4096)
+    location = {"kind": "blob", "location": f"data/fanm-{unique}/", "format": "csv"}
+    single_spec = _spec(f"fanm1-{unique}", location, None)
+    parts_spec = _spec(f"fanmp-{unique}", location, 4)
+
+    ingested = datasets.ingest(storage, single_spec, settings)
+    single = datasets.validate(storage, single_spec, ingested["version"])
+    plan, merged = fan_out(storage, parts_spec, settings)
+
+    assert len(plan.blobs) == 3 and len(plan.parts) == 4
+    assert [s[0] for s in plan.segments] == [0, -1, 1, 2], "a newline is added after the first blob"
+    assert merged["version"] == single["version"] == ingested["version"]
+    for key in ("rows_read", "rows_accepted", "rows_quarantined", "split_rows", "failures"):
+        assert merged[key] == single[key], key
+    for split in ("train", "validation", "holdout"):
+        a = datasets.read_frame(storage, single["splits"][split])
+        assert a.equals(datasets.read_frame(storage, merged["splits"][split])), split
+    assert _profile(storage, merged["profile_blob"]) == _profile(storage, single["profile_blob"])
+    q = [storage.blobs.get_bytes("quarantine", r["quarantine_blob"]) for r in (single, merged)]
+    assert q[0] == q[1]
+    record = _record(storage, parts_spec, merged["version"])
+    assert [b["name"] for b in record.source_blobs] == [f"fanm-{unique}/p{k}.csv" for k in range(3)]
