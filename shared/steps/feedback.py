@@ -19,11 +19,13 @@ Several labels for one id count once: the newest received wins (a correction rep
 
 Layout: ``feedback/<model>/<YYYY-MM-DD>/<HH>/<received-at>-<random>.parquet`` (hour of the
 prediction), columns ``id``, ``label``, ``observed_at``, ``received_at``; parts are immutable.
-Reading goes hour by hour, so memory is bounded by one hour's parts plus the result.
+Reading goes hour by hour (a few hours at a time, in threads: downloads wait on the network and
+polars releases the GIL), so memory is bounded by those hours' parts plus the result.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -33,6 +35,8 @@ from shared.steps.prediction_log import ID, PREDICTION, TS, VERSION, part_names,
 from shared.storage.factory import Storage
 
 CONTAINER = "feedback"
+#: Hours read at the same time (each with its own download threads).
+PARALLEL_HOURS = 4
 LABEL, OBSERVED_AT, RECEIVED_AT = "label", "observed_at", "received_at"
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -88,20 +92,33 @@ def _join_hour(predictions: pl.DataFrame, feedback: pl.DataFrame) -> pl.DataFram
     return predictions.join(labels, on=ID, how="left", maintain_order="left")
 
 
+def _joined_hour(
+    storage: Storage, model: str, hour: datetime, since: datetime, until: datetime
+) -> pl.DataFrame | None:
+    """One hour's predictions in [since, until) joined to their labels; None when it has none."""
+    names = part_names(storage, PREDICTIONS, model, hour)
+    if not names:
+        return None
+    predictions = read_parts(storage, PREDICTIONS, names, threads=2)
+    if hour < since or hour + timedelta(hours=1) > until:
+        predictions = predictions.filter((pl.col(TS) >= since) & (pl.col(TS) < until))
+    if predictions.is_empty():
+        return None
+    feedback = read_parts(storage, CONTAINER, part_names(storage, CONTAINER, model, hour), threads=2)
+    return _join_hour(predictions, feedback)
+
+
 def joined_window(storage: Storage, model: str, since: datetime, until: datetime) -> pl.DataFrame:
     """Every prediction of ``model`` made in [since, until) with its label (see the module contract)."""
     since, until = since.astimezone(UTC), until.astimezone(UTC)
-    frames = []
-    for hour in _hours(since, until):
-        names = part_names(storage, PREDICTIONS, model, hour)
-        if not names:
-            continue
-        predictions = read_parts(storage, PREDICTIONS, names)
-        if hour < since or hour + timedelta(hours=1) > until:
-            predictions = predictions.filter((pl.col(TS) >= since) & (pl.col(TS) < until))
-        if predictions.is_empty():
-            continue
-        frames.append(_join_hour(predictions, read_feedback_hour(storage, model, hour)))
+    hours = _hours(since, until)
+    frames: list[pl.DataFrame] = []
+    with ThreadPoolExecutor(max_workers=PARALLEL_HOURS) as pool:
+        # Submitted a batch at a time, so no more than PARALLEL_HOURS hours' parts are in memory.
+        for start in range(0, len(hours), PARALLEL_HOURS):
+            batch = hours[start : start + PARALLEL_HOURS]
+            done = pool.map(lambda h: _joined_hour(storage, model, h, since, until), batch)
+            frames += [f for f in done if f is not None]
     if not frames:
         return _empty()
     joined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
