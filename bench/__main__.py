@@ -24,10 +24,11 @@ ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
 BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
 #: Run order: cheap and self-contained first, the HTTP stack last.
-ORDER = ["coldstart", "drift", "durable", "ingest", "tabular", "scoring", "dashboard"]
+ORDER = ["coldstart", "drift", "feedback", "durable", "ingest", "tabular", "scoring", "dashboard"]
 RESULT_FILES = {
     "coldstart": "coldstart.json",
     "drift": "drift.json",
+    "feedback": "feedback.json",
     "durable": "durable.json",
     "ingest": "ingest.json",
     "scoring": "scoring.json",
@@ -190,7 +191,19 @@ def _training(d: dict[str, Any]) -> str:
     return f"torch_mlp CPU {_fmt(_get(d, 'cpu', 'samples_per_s_median'), ' samples/s', 0)}; CUDA: {gpu}"
 
 
+def _feedback(d: dict[str, Any]) -> str:
+    join = d.get("joined_window", {})
+    quality = d.get("quality_check", {})
+    return (
+        f"join {_fmt(_get(d, 'predictions', 'rows'))} predictions x labels: "
+        f"{_fmt(join.get('median_s'), ' s', 2)} / {_fmt(join.get('peak_rss_mb'), ' MB', 0)} peak; "
+        f"quality window {_fmt(quality.get('median_s'), ' s', 2)}; "
+        f"intake {_fmt(_get(d, 'feedback_intake', 'rows_per_s'), ' labels/s', 0)}"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "feedback": _feedback,
     "job_wait": _job_wait,
     "training": _training,
     "coldstart": _coldstart,
