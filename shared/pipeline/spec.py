@@ -91,6 +91,13 @@ class PipelineSpec(BaseModel):
                 "gates.champion_challenger.metric",
                 f"metric {cc.metric!r} is not valid for {self.task}; use one of {sorted(valid)}",
             )
+        quality = self.monitoring.quality.metric
+        if quality is not None and quality not in valid:
+            raise _FieldError(
+                "monitoring.quality.metric",
+                f"metric {quality!r} is not valid for {self.task}; use one of "
+                f"{'accuracy, auc, f1' if self.task == 'classification' else 'rmse, mae'}",
+            )
         target_type = self.schema_overrides.get(self.target)
         if self.task == "regression" and target_type in ("string", "category", "bool"):
             raise _FieldError(f"schema_overrides.{self.target}", "a regression target must be numeric")

@@ -203,3 +203,14 @@ def test_spec_is_immutable() -> None:
 def test_json_dump_loads_back_to_the_same_spec(example: str) -> None:
     spec = load_spec_file(EXAMPLES / example)
     assert load_spec(spec.model_dump(mode="json")) == spec
+
+
+@pytest.mark.parametrize(("example", "metric"), [("breast_cancer.yaml", "rmse"), ("diabetes.yaml", "auc")])
+def test_a_quality_metric_of_the_other_task_is_refused_at_submission(example: str, metric: str) -> None:
+    data = _example(example)
+    data["monitoring"] = {"quality": {"metric": metric}}
+    with pytest.raises(ValidationError) as err:
+        load_spec(data)
+    assert err.value.field == "monitoring.quality.metric" and metric in err.value.message
+    data["monitoring"]["quality"]["metric"] = "accuracy" if example == "breast_cancer.yaml" else "mae"
+    assert load_spec(data).monitoring.quality.metric == data["monitoring"]["quality"]["metric"]
