@@ -51,7 +51,8 @@ class _Batch:
 
     classes: list[Any] | None
     ids: list[str] = field(default_factory=list)
-    ts: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    #: (request time in microseconds, rows) per add: one time per request, repeated at flush.
+    ts: list[tuple[int, int]] = field(default_factory=list)
     outputs: list[npt.NDArray[Any]] = field(default_factory=list)
     probabilities: list[npt.NDArray[np.float32]] = field(default_factory=list)
 
@@ -60,7 +61,9 @@ class _Batch:
         n = len(self.ids)
         columns = [
             pl.Series(ID, self.ids, dtype=pl.String),
-            pl.Series(TS, np.concatenate(self.ts)).cast(pl.Datetime("us", "UTC")),
+            pl.Series(TS, np.repeat([t for t, _ in self.ts], [k for _, k in self.ts])).cast(
+                pl.Datetime("us", "UTC")
+            ),
             pl.Series(VERSION, [version] * n, dtype=pl.String),
         ]
         if self.classes is None:
@@ -115,8 +118,8 @@ class PredictionLogBuffer:
         when = at.astimezone(UTC)
         hour = when.replace(minute=0, second=0, microsecond=0)
         n = len(ids)
-        stamp = np.full(n, int(when.timestamp() * 1_000_000), dtype=np.int64)
-        names = tuple(str(c) for c in classes) if classes is not None else ()
+        stamp = (int(when.timestamp() * 1_000_000), n)
+        names = tuple(map(str, classes)) if classes is not None else ()
         with self._lock:
             key = (model, version, hour, names)
             batch = self._pending.get(key)
