@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from shared.steps.prediction_ids import generated_ids
 from shared.steps.prediction_log import PredictionLogBuffer
 from shared.steps.serving import InferenceLogBuffer, Server
 from shared.storage.factory import Storage
+from shared.storage.records import ModelRecord
 from tests.feedback_support import Deployed, deploy_classifier
 
 NOW = datetime.now(UTC)
@@ -205,3 +207,28 @@ def test_regression_labels_are_finite_numbers() -> None:
     for bad in (True, "nan", "inf", "x", [1]):
         value, reason = coerce_label(bad, "regression", None)
         assert value is None and reason is not None
+
+
+def test_a_regressor_takes_numeric_labels_joined_as_floats(deployed: Deployed) -> None:
+    name = f"fbk-reg-{uuid.uuid4().hex[:8]}"
+    record = ModelRecord(
+        model=name,
+        version="000001",
+        onnx_blob="unused.onnx",  # the intake reads the version's task, never its model
+        sha256="0" * 64,
+        input_schema={"task": "regression", "features": ["a"]},
+    )
+    deployed.storage.models.insert(record)
+    at = PAST + timedelta(minutes=5)
+    ids = generated_ids(at, 3)
+    PredictionLogBuffer(deployed.storage, background=False).add(
+        name, "000001", at, ids, values=np.array([1.5, 2.5, 3.5])
+    )
+    with pytest.raises(ValidationError) as err:
+        record_feedback(deployed.storage, name, [{"id": ids[0], "label": 1}, {"id": ids[1], "label": "high"}])
+    assert err.value.field == "rows[1].label"
+    record_feedback(deployed.storage, name, [{"id": ids[0], "label": 2}, {"id": ids[2], "label": "3.25"}])
+    window = joined_window(deployed.storage, name, PAST, PAST + timedelta(hours=1))
+    assert window.schema["prediction"] == window.schema["label"] == pl.Float64
+    assert window["label"].to_list() == [2.0, None, 3.25]
+    assert not any(c.startswith("proba_") for c in window.columns)
