@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import polars as pl
@@ -65,9 +66,18 @@ def merge_surveys(
     return typing.to_payload()
 
 
-def _concat(storage: Storage, names: list[str], target: str, *, buffer_bytes: int = 0) -> tuple[BlobRef, int]:
+def _reader(storage: Storage, container: str, name: str, etags: dict[str, str]) -> Any:
+    """A part's blob at the ETag its writer committed (a blob written by this run's own activity)."""
+    etag = etags.get(name)
+    return storage.blobs.open_range(container, name, etag=etag, verify=etag is None)
+
+
+def _concat(
+    storage: Storage, names: list[str], target: str, etags: dict[str, str], *, buffer_bytes: int = 0
+) -> tuple[BlobRef, int]:
     """Parquet blobs (same schema) concatenated row group by row group into ``target``."""
-    files = [pq.ParquetFile(storage.blobs.open_range("datasets", n, verify=True)) for n in names]
+    # pre_buffer: one coalesced read per row group instead of one request per column chunk.
+    files = [pq.ParquetFile(_reader(storage, "datasets", n, etags), pre_buffer=True) for n in names]
     schema = pl.DataFrame(files[0].schema_arrow.empty_table()).schema
     sink = ParquetSink(storage.blobs.open_write("datasets", target), schema, buffer_bytes=buffer_bytes)
     with sink:
@@ -78,14 +88,13 @@ def _concat(storage: Storage, names: list[str], target: str, *, buffer_bytes: in
     return cast(BlobRef, ref), sink.rows
 
 
-def _concat_quarantine(storage: Storage, names: list[str], target: str) -> BlobRef:
+def _concat_quarantine(storage: Storage, names: list[str], target: str, etags: dict[str, str]) -> BlobRef:
     """The header once, then each part's lines in part order (the single path's file, byte for byte)."""
     writer = storage.blobs.open_write("quarantine", target, content_type="text/csv")
     try:
         writer.write(pl.DataFrame(schema=ISSUE_SCHEMA).write_csv().encode("utf-8"))
         for name in names:
-            reader = storage.blobs.open_range("quarantine", name, verify=True)
-            for block in reader.stream():
+            for block in _reader(storage, "quarantine", name, etags).stream():
                 writer.write(block)
     except BaseException:
         writer.abort()
@@ -95,13 +104,17 @@ def _concat_quarantine(storage: Storage, names: list[str], target: str) -> BlobR
     return writer.ref
 
 
-def _publish_ingest(
-    storage: Storage, spec: PipelineSpec, plan: DatasetPlan, typing: PartTyping, states: list[dict[str, Any]]
-) -> tuple[DatasetRecord, list[str]]:
-    """Concatenate the typed rows and issues, publish the version's row; returns it and blobs to drop."""
+def _write_ingest(
+    storage: Storage,
+    plan: DatasetPlan,
+    typing: PartTyping,
+    states: list[dict[str, Any]],
+    etags: dict[str, str],
+) -> None:
+    """The version's typed rows, issues and ingest.json, as the single path's ingest writes them."""
     folder = plan.folder
-    _concat(storage, [s["ingested"] for s in states], f"{folder}/ingested.parquet")
-    _concat(storage, [s["issues"] for s in states], f"{folder}/issues.parquet")
+    _concat(storage, [s["ingested"] for s in states], f"{folder}/ingested.parquet", etags)
+    _concat(storage, [s["issues"] for s in states], f"{folder}/issues.parquet", etags)
     meta = {
         "dataset_version": plan.version,
         "format": "csv",
@@ -116,6 +129,13 @@ def _publish_ingest(
     storage.blobs.put_bytes(
         "datasets", f"{folder}/ingest.json", json.dumps(meta).encode(), content_type="application/json"
     )
+
+
+def _publish_ingest(
+    storage: Storage, spec: PipelineSpec, plan: DatasetPlan, typing: PartTyping
+) -> tuple[DatasetRecord, list[str]]:
+    """Publish the version's row (its typed rows written); returns the row now published and blobs to drop."""
+    folder = plan.folder
     record = DatasetRecord(
         dataset=spec.name,
         content_hash=plan.version,
@@ -146,25 +166,30 @@ def merge_parts(
         raise ValueError(f"merge needs every part once, got {[p.index for p in ordered]}")
     states = [json.loads(storage.blobs.get_bytes("datasets", p.state_blob)) for p in ordered]
     v = merge_states(validator(spec, plan, typing, storage), states).finish()
-    record, dropped = _publish_ingest(storage, spec, plan, typing, states)
+    etags: dict[str, str] = {n: e for s in states for n, e in s.get("etags", {}).items()}
     key = datasets.rules_key(spec)
     out = f"{plan.folder}/{key}-{datasets._fresh_id()}"
-    quarantine = _concat_quarantine(storage, [s["quarantine"] for s in states], f"{out}.csv")
     splits: dict[str, str] = {}
     split_rows: dict[str, int] = {}
     profile_blob = None
-    if not v.rejected:
-        refs: dict[str, BlobRef] = {}
-        for name in SPLITS:
-            names = [s["splits"][name] for s in states]
-            ref, rows = _concat(
-                storage, names, f"{out}/{name}.parquet", buffer_bytes=datasets.SPLIT_GROUP_BYTES
-            )
-            refs[name], splits[name], split_rows[name] = ref, ref.name, rows
-        profile = datasets._profile(storage, refs, v.rows_accepted)
-        profile_blob = storage.blobs.put_bytes(
-            "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
-        ).name
+    # The typed rows are copied while the splits are merged and profiled: both mostly wait on
+    # Blob storage, and each holds one row group (or one column of the profile) at a time.
+    with ThreadPoolExecutor(1) as pool:
+        ingest_written = pool.submit(_write_ingest, storage, plan, typing, states, etags)
+        quarantine = _concat_quarantine(storage, [s["quarantine"] for s in states], f"{out}.csv", etags)
+        if not v.rejected:
+            refs: dict[str, BlobRef] = {}
+            for name in SPLITS:
+                names = [s["splits"][name] for s in states]
+                target = f"{out}/{name}.parquet"
+                ref, rows = _concat(storage, names, target, etags, buffer_bytes=datasets.SPLIT_GROUP_BYTES)
+                refs[name], splits[name], split_rows[name] = ref, ref.name, rows
+            profile = datasets._profile(storage, refs, v.rows_accepted)
+            profile_blob = storage.blobs.put_bytes(
+                "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
+            ).name
+        ingest_written.result()
+    record, dropped = _publish_ingest(storage, spec, plan, typing)
     if v.baseline_inferred and not v.rejected:
         with contextlib.suppress(AlreadyExistsError):
             storage.blobs.put_bytes(

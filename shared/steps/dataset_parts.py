@@ -302,6 +302,12 @@ def process_part(
         "quarantine": f"{folder}.csv",
         "splits": {name: f"{folder}/{name}.parquet" for name in SPLITS},
         "split_rows": {name: sink.rows for name, sink in splits.items()},
+        # The merge reads each blob at the ETag its commit got (no second download to verify it).
+        "etags": {
+            ref.name: ref.etag
+            for ref in [quarantine.ref, *(sink.target.ref for sink in sinks)]  # type: ignore[attr-defined]
+            if ref is not None and ref.etag
+        },
     }
     state_blob = f"{folder}/state.json"
     blobs.put_bytes("datasets", state_blob, json.dumps(state).encode(), content_type="application/json")
