@@ -13,7 +13,16 @@ from shared.pipeline.spec import load_spec
 from shared.storage.factory import Storage
 from shared.storage.records import AuditRecord, CostRecord, RunRecord
 
-MODEL_CONTAINERS = ("datasets", "models", "profiles", "quarantine", "checkpoints", "inference-logs")
+MODEL_CONTAINERS = (
+    "datasets",
+    "models",
+    "profiles",
+    "quarantine",
+    "checkpoints",
+    "inference-logs",
+    "predictions",
+    "feedback",
+)
 
 
 def _stored_bytes(storage: Storage, model: str) -> int:
