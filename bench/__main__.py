@@ -202,7 +202,22 @@ def _feedback(d: dict[str, Any]) -> str:
     )
 
 
+def _fanout(d: dict[str, Any]) -> str:
+    if not d:
+        return "no rows measured"
+    rows = max((k for k in d if k.isdigit()), key=int)
+    r = d[rows].get("result", {})
+    fan, one = r.get("fan_out", {}), r.get("single", {})
+    same = all((r.get("same_result") or {"?": False}).values())
+    return (
+        f"{_fmt(int(rows))} rows in {r.get('parts')} parts / {r.get('workers')} workers: "
+        f"{_fmt(fan.get('wall_s'), ' s')} vs one activity {_fmt(one.get('wall_s'), ' s')}; "
+        f"activity peak {_fmt(fan.get('peak_rss_mb_max'), ' MB', 0)}; same result: {same}"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "fanout": _fanout,
     "feedback": _feedback,
     "job_wait": _job_wait,
     "training": _training,
