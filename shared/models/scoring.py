@@ -6,10 +6,17 @@ ISO 8601 dates, and nulls (or a left-out field), which the graph imputes; a cate
 training is scored too. Fields that are not features are ignored and named in the answer
 (``strict: true`` makes them errors). Every bad row is reported (row, field, reason) in one 400;
 ``partial: true`` answers the good rows instead and lists the bad ones under ``errors``.
+
+A caller's ``RowTally`` learns how many rows a request offered and how many were refused, and how
+many of those for a type/value error (a value of the wrong type, non-finite, not a date), whether
+the request is answered or refused: the inference log counts them for the type-error rate. Rows
+refused for anything else (not an object, an unknown field under ``strict``, a matrix model's
+missing or null feature) are refused but not type errors.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,6 +63,15 @@ class ScoreResponse(BaseModel):
     _raw: RawPredictions | None = PrivateAttr(default=None)
 
 
+@dataclass
+class RowTally:
+    """Rows a request offered, refused (any reason) and refused for a type/value error."""
+
+    offered: int = 0
+    refused: int = 0
+    type_errors: int = 0
+
+
 def _rows_of(payload: Any, max_rows: int) -> list[Any]:
     rows = payload.get("rows") if isinstance(payload, dict) else payload
     if not isinstance(rows, list):
@@ -79,7 +95,7 @@ _Problem = tuple[int, int, str, str]
 
 
 def _raw_inputs(
-    sig: ModelSignature, rows: list[Any], candidates: list[int], problems: list[_Problem]
+    sig: ModelSignature, rows: list[Any], candidates: list[int], problems: list[_Problem], typed: set[int]
 ) -> tuple[dict[str, np.ndarray[Any, Any]], list[int], dict[str, int], dict[str, int]]:
     """A raw-columns model's feeds (by feature name) for the candidate rows without a bad value."""
     assert sig.columns is not None
@@ -90,6 +106,7 @@ def _raw_inputs(
         column = convert_column(sig.columns[name], [rows[i].get(name) for i in candidates], known.get(name))
         for position, reason in column.bad.items():
             problems.append((candidates[position], j, name, reason))
+            typed.add(candidates[position])  # a null is imputed, never bad: every bad value is a type error
             bad_positions.add(position)
         columns[name] = column
     keep: Any = slice(None)  # every row, without copying (the common case: no bad value)
@@ -111,7 +128,7 @@ def _raw_inputs(
 
 
 def _matrix_inputs(
-    features: list[str], rows: list[Any], candidates: list[int], problems: list[_Problem]
+    features: list[str], rows: list[Any], candidates: list[int], problems: list[_Problem], typed: set[int]
 ) -> tuple[np.ndarray[Any, Any], list[int]]:
     """A matrix model's float32 rows: every feature present and a finite number (it cannot impute)."""
     matrix: list[list[float]] = []
@@ -127,6 +144,8 @@ def _matrix_inputs(
                 values.append(number(row[name]))
             except BadValue as exc:
                 problems.append((i, j, name, f"feature {name!r} {exc}"))
+                if row[name] is not None:  # a null is a missing value, not a wrong type
+                    typed.add(i)
                 ok = False
         if ok:
             matrix.append(values)
@@ -147,9 +166,12 @@ def _refuse(errors: list[RowError]) -> ValidationError:
 
 
 def prepare(
-    sig: ModelSignature, payload: Any, max_rows: int = DEFAULT_MAX_ROWS
+    sig: ModelSignature, payload: Any, max_rows: int = DEFAULT_MAX_ROWS, tally: RowTally | None = None
 ) -> tuple[np.ndarray[Any, Any] | dict[str, np.ndarray[Any, Any]], ScoreResponse]:
-    """The model inputs of a request's good rows, and the response skeleton (no predictions yet)."""
+    """The model inputs of a request's good rows, and the response skeleton (no predictions yet).
+
+    ``tally`` (if given) is filled once the rows are checked, before a refusal is raised.
+    """
     rows = _rows_of(payload, max_rows)
     strict, partial = _flag(payload, "strict"), _flag(payload, "partial")
     expected = set(sig.features)
@@ -157,6 +179,7 @@ def prepare(
     if isinstance(id_field, str):  # the rows' own prediction key is a known field, not a feature
         expected.add(id_field)
     problems: list[_Problem] = []
+    typed: set[int] = set()
     candidates: list[int] = []
     ignored: set[str] = set()
     for i, row in enumerate(rows):
@@ -173,9 +196,13 @@ def prepare(
     nulls: dict[str, int] = {}
     unseen: dict[str, int] = {}
     if sig.columns is not None:
-        inputs, good, nulls, unseen = _raw_inputs(sig, rows, candidates, problems)
+        inputs, good, nulls, unseen = _raw_inputs(sig, rows, candidates, problems, typed)
     else:
-        inputs, good = _matrix_inputs(sig.features, rows, candidates, problems)
+        inputs, good = _matrix_inputs(sig.features, rows, candidates, problems, typed)
+    if tally is not None:
+        tally.offered = len(rows)
+        tally.refused = len({p[0] for p in problems}) if problems else 0
+        tally.type_errors = len(typed)
     errors = [RowError(row=r, field=f, reason=m) for r, _, f, m in sorted(problems, key=lambda p: p[:2])]
     if errors and (not partial or not good):
         raise _refuse(errors)
@@ -198,9 +225,11 @@ def build_matrix(payload: Any, features: list[str], max_rows: int = DEFAULT_MAX_
     return inputs
 
 
-def score(model: LoadedModel, payload: Any, max_rows: int = DEFAULT_MAX_ROWS) -> ScoreResponse:
-    """Validate a scoring request against ``model`` and return its predictions."""
-    inputs, response = prepare(model.signature, payload, max_rows)
+def score(
+    model: LoadedModel, payload: Any, max_rows: int = DEFAULT_MAX_ROWS, tally: RowTally | None = None
+) -> ScoreResponse:
+    """Validate a scoring request against ``model`` and return its predictions (``tally``: see prepare)."""
+    inputs, response = prepare(model.signature, payload, max_rows, tally)
     raw = predict_matrix(model, inputs)
     response._raw = raw
     if raw.probabilities is not None and raw.class_index is not None and raw.classes is not None:
@@ -223,6 +252,7 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "Prediction",
     "RowError",
+    "RowTally",
     "ScoreResponse",
     "build_matrix",
     "epoch_days",

@@ -11,8 +11,9 @@ Rates (each None when it cannot be measured, never a made-up 0):
   to the training maximum is never out of range by a rounding step.
 * ``unseen_category_rate`` = category values never seen in training / (rows x category features)
   (``__unseen__`` per row); None for a model without category features.
-* ``type_error_rate`` = rows refused for a wrong type / rows offered, when the log can tell
-  (``type_errors`` in ``LogWindow.quality()``); None otherwise.
+* ``type_error_rate`` = rows scoring refused for a wrong type or value / rows offered, both counted
+  on every served request, unsampled (``type_errors`` and ``rows_offered`` in
+  ``LogWindow.quality()``, see ``shared.steps.inference_log``); None when the log has no counts.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def summarise(
     type_errors = counts.get("type_errors")
     offered = int(counts.get("rows_offered", rows + (type_errors or 0)))
     if type_errors is None:
-        notes.append("type errors: not available (the inference log keeps only rows scoring accepted)")
+        notes.append("type errors: not available (the window's log has no offered-rows counts)")
     if not ranges:
         notes.append("out of range: no logged numeric feature has a training range")
     return DataQuality(

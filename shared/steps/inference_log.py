@@ -13,6 +13,22 @@ of its columns and sums them in ``quality()``. Rows logged with their prediction
 the predictions log (``shared.steps.prediction_log``) keeps for every row. Parts are immutable and
 carry a sha256 like every other blob.
 
+Offered-rows counts (the type-error rate): every request a model version answers or refuses row
+by row (``Server`` passes scoring's ``RowTally``) adds one counts row, sampled or not: request time,
+version, rows offered, rows refused (any reason) and rows refused for a type/value error. They are
+buffered per model and hour and written at each flush as one small Parquet part directly under the
+hour, ``<model>/<YYYY-MM-DD>/<HH>/offered-<written-at>-<random>.parquet``, a level above the
+version folders, so ``_PART`` (and the drift features) never see it. ``LogWindow.quality()`` sums
+the window's counts rows (by request time, every version) as ``type_errors``, ``rows_offered`` and
+``rows_refused``. Definition: type-error rate = rows refused for a type/value error / rows offered,
+both counted on every served request (never sampled, so the ratio does not depend on the sample
+rate, while the other rates are measured on the sampled rows); rows refused for other reasons
+(not an object, an unknown field under ``strict``, a matrix model's missing or null feature) count
+as offered, not as type errors, and the good rows of a request refused whole (no ``partial``) count
+as offered too. Requests refused before their rows are read (not a row list, too many rows) and
+shadow copies are not counted. Windows with no counts part (logs written by other means) have no
+``type_errors`` key, so the rate stays unknown rather than 0.
+
 Nothing in the drift path touches a row in Python: the reader lists the window's hours, streams the
 parts to a temporary folder and scans them with polars, projecting the columns a drift batch needs.
 The JSON-lines append blobs of earlier builds (``<hour>.jsonl``) are not read: this is a break
@@ -52,11 +68,17 @@ UNSEEN = "__unseen__"
 ID = "__id__"
 QUALITY = (NULLS, UNSEEN)
 _PART = re.compile(r"^\d{4}-\d{2}-\d{2}/\d{2}/(?P<version>[^/]+)/[^/]+\.parquet$")
+#: Offered-rows counts parts sit directly under the hour, so ``_PART`` never matches them.
+COUNTS_PREFIX = "offered-"
+_COUNTS = re.compile(r"^\d{4}-\d{2}-\d{2}/\d{2}/offered-[^/]+\.parquet$")
+OFFERED, REFUSED, TYPE_ERRORS = "offered", "refused", "type_errors"
 log = logging.getLogger(__name__)
 
 FloatMatrix = npt.NDArray[np.float32]
 #: A buffer key: model, version, hour, feature names, prediction column.
 _Key = tuple[str, str, datetime, tuple[str, ...], str]
+#: A counts buffer key: model, hour.
+_CountsKey = tuple[str, datetime]
 
 
 def prediction_column(features: list[str]) -> str:
@@ -76,6 +98,43 @@ def part_name(model: str, version: str, hour: datetime) -> str:
     return validate_blob_name(
         f"{hour_prefix(model, hour)}{version}/{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}{PART_SUFFIX}"
     )
+
+
+def counts_name(model: str, hour: datetime) -> str:
+    """A new, unique offered-rows counts part name for the hour ``hour`` falls in."""
+    now = datetime.now(UTC)
+    return validate_blob_name(
+        f"{hour_prefix(model, hour)}{COUNTS_PREFIX}{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}{PART_SUFFIX}"
+    )
+
+
+@dataclass
+class _Counts:
+    """Offered-rows counts of one (model, hour), one entry per request, waiting for the next flush."""
+
+    ts: list[int] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    offered: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    type_errors: list[int] = field(default_factory=list)
+
+    def extend(self, other: _Counts) -> None:
+        self.ts += other.ts
+        self.versions += other.versions
+        self.offered += other.offered
+        self.refused += other.refused
+        self.type_errors += other.type_errors
+
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                pl.Series(TS, self.ts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+                pl.Series(VERSION, self.versions, dtype=pl.String),
+                pl.Series(OFFERED, self.offered, dtype=pl.Int32),
+                pl.Series(REFUSED, self.refused, dtype=pl.Int32),
+                pl.Series(TYPE_ERRORS, self.type_errors, dtype=pl.Int32),
+            ]
+        )
 
 
 @dataclass
@@ -152,6 +211,7 @@ class InferenceLogBuffer:
         self.max_age_s = max_age_s
         self.background = background
         self._pending: dict[_Key, _Batch] = {}
+        self._counts: dict[_CountsKey, _Counts] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         if background:  # one-off callers (scripts, tests) write on every add instead
@@ -195,6 +255,27 @@ class InferenceLogBuffer:
         elif full:
             self._wake.set()
 
+    def count(
+        self, model: str, version: str, at: datetime, offered: int, refused: int, type_errors: int
+    ) -> None:
+        """Queue one request's offered-rows counts (every served request, sampled or not)."""
+        when = at.astimezone(UTC)
+        hour = when.replace(minute=0, second=0, microsecond=0)
+        with self._lock:
+            counts = self._counts.get((model, hour))
+            if counts is None:
+                counts = self._counts[(model, hour)] = _Counts()
+            counts.ts.append(int(when.timestamp() * 1_000_000))
+            counts.versions.append(version)
+            counts.offered.append(offered)
+            counts.refused.append(refused)
+            counts.type_errors.append(type_errors)
+            full = len(counts.ts) >= self.max_rows
+        if not self.background:
+            self.flush()
+        elif full:
+            self._wake.set()
+
     def _run(self) -> None:
         while True:
             self._wake.wait(self.max_age_s)
@@ -205,29 +286,40 @@ class InferenceLogBuffer:
                 log.exception("inference log flush failed")
 
     def flush(self) -> int:
-        """Write every queued batch as a part; returns the number of rows written."""
+        """Write every queued batch as a part, then the queued counts; returns the rows written."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            counted, self._counts = self._counts, {}
         written = 0
         items = list(pending.items())
         for i, (key, batch) in enumerate(items):
             model, version, hour = key[0], key[1], key[2]
             try:
-                self.storage.blobs.put_bytes(
-                    LOG_CONTAINER,
-                    part_name(model, version, hour),
-                    encode_part(batch.frame(version)),
-                    content_type="application/vnd.apache.parquet",
-                    overwrite=False,  # names are unique; never replace another writer's part
-                )
+                self._put(part_name(model, version, hour), batch.frame(version))
             except Exception:
-                self._requeue(items[i:])
+                self._requeue(items[i:], list(counted.items()))
                 raise
             written += batch.rows
+        totals = list(counted.items())
+        for i, ((model, hour), counts) in enumerate(totals):
+            try:
+                self._put(counts_name(model, hour), counts.frame())
+            except Exception:
+                self._requeue([], totals[i:])
+                raise
         return written
 
-    def _requeue(self, items: list[tuple[_Key, _Batch]]) -> None:
-        """Put unwritten batches back, in front of rows queued for the same key since."""
+    def _put(self, name: str, frame: pl.DataFrame) -> None:
+        self.storage.blobs.put_bytes(
+            LOG_CONTAINER,
+            name,
+            encode_part(frame),
+            content_type="application/vnd.apache.parquet",
+            overwrite=False,  # names are unique; never replace another writer's part
+        )
+
+    def _requeue(self, items: list[tuple[_Key, _Batch]], counts: list[tuple[_CountsKey, _Counts]]) -> None:
+        """Put unwritten batches and counts back, in front of rows queued for the same key since."""
         with self._lock:
             for key, batch in items:
                 newer = self._pending.get(key)
@@ -238,6 +330,10 @@ class InferenceLogBuffer:
                     batch.quality += newer.quality
                     batch.ids += newer.ids
                 self._pending[key] = batch
+            for counts_key, older in counts:
+                if (newer_counts := self._counts.get(counts_key)) is not None:
+                    older.extend(newer_counts)
+                self._counts[counts_key] = older
 
 
 @dataclass(frozen=True)
@@ -250,16 +346,26 @@ class LogPart:
 
 def list_parts(storage: Storage, model: str, since: datetime, until: datetime) -> list[LogPart]:
     """Parts of the hours that overlap [since, until), oldest hour first."""
+    return list_window(storage, model, since, until)[0]
+
+
+def list_window(
+    storage: Storage, model: str, since: datetime, until: datetime
+) -> tuple[list[LogPart], list[str]]:
+    """Row parts and offered-rows counts parts of the hours that overlap [since, until), one listing."""
     parts: list[LogPart] = []
+    counts: list[str] = []
     hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     while hour < until:
         prefix = hour_prefix(model, hour)
         for name in sorted(storage.blobs.list_names(LOG_CONTAINER, prefix)):
-            match = _PART.match(name[len(model) + 1 :])
-            if match:
+            relative = name[len(model) + 1 :]
+            if match := _PART.match(relative):
                 parts.append(LogPart(name, match["version"]))
+            elif _COUNTS.match(relative):
+                counts.append(name)
         hour += timedelta(hours=1)
-    return parts
+    return parts, counts
 
 
 class LogWindow:
@@ -295,6 +401,7 @@ class LogWindow:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._lazy: pl.LazyFrame | None = None
         self._quality: list[pl.LazyFrame] = []
+        self._offered: pl.LazyFrame | None = None
         self.columns: list[str] = []
         self.height = 0
 
@@ -308,26 +415,31 @@ class LogWindow:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lazy = None
+        self._lazy = self._offered = None
         if self._tmp is not None:
             self._tmp.cleanup()
 
     def _open(self, folder: Path) -> None:
-        self.parts = list_parts(self.storage, self.model, self.since, self.until)
+        self.parts, counts = list_window(self.storage, self.model, self.since, self.until)
+        names = [part.name for part in self.parts] + counts
 
-        def fetch(indexed: tuple[int, LogPart]) -> tuple[Path, int]:
-            i, part = indexed
+        def fetch(indexed: tuple[int, str]) -> tuple[Path, int]:
+            i, name = indexed
             path = folder / f"{i:06d}.parquet"
-            ref = self.storage.blobs.download_to_file(LOG_CONTAINER, part.name, path)
+            ref = self.storage.blobs.download_to_file(LOG_CONTAINER, name, path)
             return path, ref.size
 
         with ThreadPoolExecutor(max_workers=max(1, self.download_threads)) as pool:
-            fetched = list(pool.map(fetch, enumerate(self.parts)))
-        self.bytes_read = sum(size for _, size in fetched)
+            downloaded = list(pool.map(fetch, enumerate(names)))
+        self.bytes_read = sum(size for _, size in downloaded)
+        fetched = downloaded[: len(self.parts)]
+        window = (pl.col(TS) >= self.since) & (pl.col(TS) < self.until)
+        if counts:  # every version's requests count: the window's traffic, as its features do
+            paths = [path for path, _ in downloaded[len(self.parts) :]]
+            self._offered = pl.scan_parquet(paths).filter(window)
         by_version: dict[str, list[Path]] = {}
         for part, (path, _) in zip(self.parts, fetched, strict=True):
             by_version.setdefault(part.version, []).append(path)
-        window = (pl.col(TS) >= self.since) & (pl.col(TS) < self.until)
         frames = []
         for version, paths in by_version.items():
             # One version's parts share one schema, so one scan reads them; versions are joined by name.
@@ -346,20 +458,30 @@ class LogWindow:
         self.height = int(self._lazy.select(pl.len()).collect().item())
 
     def quality(self) -> dict[str, int]:
-        """Data-quality signals of the window: rows carrying counts, null features, unseen categories."""
+        """Data-quality signals of the window: rows carrying counts, null features, unseen categories;
+        with offered-rows counts also ``type_errors``, ``rows_offered`` and ``rows_refused``."""
         if not self._quality:
-            return {"rows": 0, "rows_with_nulls": 0, "nulls": 0, "unseen_categories": 0}
-        sums = (
-            pl.concat(self._quality)
-            .select(
-                pl.len().alias("rows"),
-                (pl.col(NULLS) > 0).sum().alias("rows_with_nulls"),
-                pl.col(NULLS).sum().alias("nulls"),
-                pl.col(UNSEEN).sum().alias("unseen_categories"),
+            sums = {"rows": 0, "rows_with_nulls": 0, "nulls": 0, "unseen_categories": 0}
+        else:
+            frame = (
+                pl.concat(self._quality)
+                .select(
+                    pl.len().alias("rows"),
+                    (pl.col(NULLS) > 0).sum().alias("rows_with_nulls"),
+                    pl.col(NULLS).sum().alias("nulls"),
+                    pl.col(UNSEEN).sum().alias("unseen_categories"),
+                )
+                .collect()
             )
-            .collect()
-        )
-        return {name: int(sums[name][0]) for name in sums.columns}
+            sums = {name: int(frame[name][0]) for name in frame.columns}
+        if self._offered is not None:
+            offered = self._offered.select(
+                pl.col(TYPE_ERRORS).sum().alias("type_errors"),
+                pl.col(OFFERED).sum().alias("rows_offered"),
+                pl.col(REFUSED).sum().alias("rows_refused"),
+            ).collect()
+            sums |= {name: int(offered[name][0] or 0) for name in offered.columns}
+        return sums
 
     def read(self, names: list[str]) -> pl.DataFrame:
         """The window's values of ``names`` (those it has), one column each."""

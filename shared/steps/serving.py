@@ -4,7 +4,9 @@ Every scored row gets a prediction id in the answer (generated, or the caller's 
 ``id_field``: ``shared.steps.prediction_ids``) and goes to the predictions log
 (``shared.steps.prediction_log``) for feedback to join. Sampled rows also go to the inference log
 (``shared.steps.inference_log``) with their features and ids: buffered per model version and hour,
-written as Parquet parts the drift monitor scans without touching a row in Python.
+written as Parquet parts the drift monitor scans without touching a row in Python. Every request a
+served version answers or refuses row by row also adds its offered/refused/type-error row counts to
+the inference log, sampled or not (the type-error rate: ``shared.steps.inference_log``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from shared.errors import NotFoundError, ValidationError
 from shared.models.onnx_io import ModelCache
 from shared.models.predict import RawPredictions
-from shared.models.scoring import score
+from shared.models.scoring import RowTally, score
 from shared.models.signature import ModelSignature
 from shared.steps import prediction_ids, rollout, routing
 from shared.steps.current_spec import deployment_alias
@@ -159,9 +161,13 @@ class Server:
 
         loaded = self.models.get(model, record.version, record.sha256, fetch)
         started = time.perf_counter()
+        tally = RowTally()
         try:
-            result = score(loaded, payload)
+            result = score(loaded, payload, tally=tally)
         except Exception as exc:
+            if served and tally.offered and isinstance(exc, ValidationError):
+                # Rows refused (a 400 naming them): the type-error rate counts them too.
+                self.log.count(model, record.version, at, tally.offered, tally.refused, tally.type_errors)
             if rollout_id is not None and not isinstance(exc, ValidationError):
                 elapsed = (time.perf_counter() - started) * 1000
                 self.telemetry.add(
@@ -169,6 +175,8 @@ class Server:
                 )
             raise
         elapsed_ms = (time.perf_counter() - started) * 1000
+        if served:
+            self.log.count(model, record.version, at, tally.offered, tally.refused, tally.type_errors)
         rows = _rows(payload)
         if result.rows is not None and isinstance(rows, list):
             rows = [rows[i] for i in result.rows]  # partial: only the scored rows pair with predictions
