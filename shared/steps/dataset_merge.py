@@ -25,11 +25,11 @@ from shared.data.ingest import DEFAULT_TYPE_MAJORITY, ISSUE_SCHEMA, _decide
 from shared.data.parquet_sink import ParquetSink
 from shared.data.split import SPLITS
 from shared.data.validate_parts import merge_states
-from shared.errors import AlreadyExistsError
+from shared.errors import AlreadyExistsError, ValidationError
 from shared.pipeline.sections import ColumnType
 from shared.pipeline.spec import PipelineSpec
 from shared.steps import datasets
-from shared.steps.dataset_parts import validator
+from shared.steps.dataset_parts import baseline_key, validator
 from shared.storage.blobs import BlobRef
 from shared.storage.factory import Storage
 from shared.storage.records import DatasetRecord
@@ -165,7 +165,15 @@ def merge_parts(
     if [p.index for p in ordered] != list(range(len(plan.parts))):
         raise ValueError(f"merge needs every part once, got {[p.index for p in ordered]}")
     states = [json.loads(storage.blobs.get_bytes("datasets", p.state_blob)) for p in ordered]
-    v = merge_states(validator(spec, plan, typing, storage), states).finish()
+    checker = validator(spec, plan, typing, storage)
+    seen = {s.get("baseline") for s in states} | {baseline_key(checker)}
+    if len(seen) > 1:
+        # A concurrent first run stored the pipeline's baseline while these parts were checked.
+        raise ValidationError(
+            "the pipeline's baseline schema changed while the parts were validated; start the run again",
+            field="baseline",
+        )
+    v = merge_states(checker, states).finish()
     etags: dict[str, str] = {n: e for s in states for n, e in s.get("etags", {}).items()}
     key = datasets.rules_key(spec)
     out = f"{plan.folder}/{key}-{datasets._fresh_id()}"

@@ -231,6 +231,12 @@ def validator(spec: PipelineSpec, plan: DatasetPlan, typing: PartTyping, storage
     )
 
 
+def baseline_key(checker: StreamValidator) -> str | None:
+    """Which baseline a validator checked against (every part and the merge must use the same)."""
+    base = checker.baseline
+    return None if base is None else f"{base.dataset_version}/{base.rows}/{len(base.columns)}"
+
+
 def process_part(
     storage: Storage,
     spec: PipelineSpec,
@@ -302,6 +308,7 @@ def process_part(
         "quarantine": f"{folder}.csv",
         "splits": {name: f"{folder}/{name}.parquet" for name in SPLITS},
         "split_rows": {name: sink.rows for name, sink in splits.items()},
+        "baseline": baseline_key(checker),
         # The merge reads each blob at the ETag its commit got (no second download to verify it).
         "etags": {
             ref.name: ref.etag

@@ -17,6 +17,8 @@ import polars as pl
 import pytest
 
 from shared.contracts import DatasetPlan, PartOutput, PartSurvey, PartTyping
+from shared.data.schema import BaselineSchema
+from shared.errors import ValidationError
 from shared.monitoring.reference import ReferenceProfile
 from shared.pipeline.spec import PipelineSpec, load_spec
 from shared.settings import Settings
@@ -206,3 +208,27 @@ def test_a_prefix_of_blobs_in_parts_equals_the_chained_single_pass(
     assert q[0] == q[1]
     record = _record(storage, parts_spec, merged["version"])
     assert [b["name"] for b in record.source_blobs] == [f"fanm-{unique}/p{k}.csv" for k in range(3)]
+
+
+def test_a_baseline_stored_while_the_parts_ran_fails_the_merge(
+    storage: Storage, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts checked without a baseline; one stored meanwhile (a concurrent first run) would mix rules."""
+    storage.blobs.put_bytes("data", f"uploads/fanb-{unique}.csv", _csv())
+    monkeypatch.setattr(datasets, "CHUNK_BYTES", 4096)
+    spec = _spec(f"fanb-{unique}", f"blob:data/uploads/fanb-{unique}.csv", 3)
+    plan = DatasetPlan.model_validate(dataset_parts.plan(storage, spec, settings))
+    surveys = [
+        PartSurvey.model_validate(dataset_parts.survey_part(storage, spec, plan, i, settings))
+        for i in range(len(plan.parts))
+    ]
+    typing = PartTyping.model_validate(dataset_merge.merge_surveys(storage, spec, plan, surveys))
+    outputs = [
+        PartOutput.model_validate(dataset_parts.process_part(storage, spec, plan, typing, i, settings))
+        for i in range(len(plan.parts))
+    ]
+    baseline = BaselineSchema(columns={}, dataset_version="other", rows=1)
+    storage.blobs.put_bytes("profiles", f"{spec.name}/baseline.json", baseline.to_json().encode())
+    with pytest.raises(ValidationError, match="baseline schema changed while the parts were validated"):
+        dataset_merge.merge_parts(storage, spec, plan, typing, outputs)
+    assert storage.datasets.try_get(spec.name, plan.version) is None, "nothing was published"
