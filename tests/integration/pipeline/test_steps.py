@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from shared.models.onnx_io import ModelCache
 from shared.pipeline.spec import PipelineSpec, load_spec_file
 from shared.settings import Settings, load_settings
 from shared.steps import datasets, models, runs, training
+from shared.steps.inference_log import LogWindow
 from shared.storage.factory import Storage
 from tests.scoring_support import score_rows
 
@@ -102,8 +104,9 @@ def test_pipeline_steps_take_breast_cancer_from_source_to_a_served_model(
     rows = holdout.drop(spec.target).head(3).to_dicts()
     scored = score_rows(storage, ModelCache(), spec.name, {"rows": rows})
     assert len(scored["predictions"]) == 3 and all(p["label"] in (0, 1) for p in scored["predictions"])
-    logged = list(storage.blobs.list_names("inference-logs", f"{spec.name}/"))
-    assert logged, "scored rows must be appended to the inference log"
+    now = datetime.now(UTC)
+    with LogWindow(storage, spec.name, now - timedelta(hours=1), now + timedelta(minutes=1)) as window:
+        assert window.height == 3, "scored rows must be appended to the inference log"
 
 
 def test_scoring_rejects_bad_requests_and_tampered_models(
