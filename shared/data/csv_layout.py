@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from shared.data.csv_reader import Chunk, Header, _chunk, _slow, parse_header
+from shared.data.csv_reader import Chunk, Header, parse_chunk, parse_header, parse_slowly
 from shared.data.csv_records import MAX_RECORD_BYTES, Split, fast_cut, split_records
 
 CutKind = Literal["plain", "fast", "slow"]
@@ -159,8 +159,8 @@ def read_cut(stream: BinaryIO, cut: Cut, columns: list[str], first_row: int, siz
     """Parse one cut (rows numbered from ``first_row``) exactly as the single pass parsed that chunk."""
     data = _read_exactly(stream, cut.start, cut.end - cut.start)
     if cut.kind != "slow":
-        return _chunk(data, columns, first_row, cut.expected)
-    return _slow(_slow_records(stream, cut, len(columns), size), columns, first_row)
+        return parse_chunk(data, columns, first_row, cut.expected)
+    return parse_slowly(_slow_records(stream, cut, len(columns), size), columns, first_row)
 
 
 def _slow_records(stream: BinaryIO, cut: Cut, width: int, size: int) -> list[Split]:

@@ -152,7 +152,7 @@ def _parse_records(
     return (pl.concat(frames) if frames else _parse(b"", columns)), kept, bad
 
 
-def _slow(records: list[Split], columns: list[str], first_row: int) -> Chunk:
+def parse_slowly(records: list[Split], columns: list[str], first_row: int) -> Chunk:
     """Record-by-record path for chunks holding undecodable, over-long or unterminated records."""
     good: list[bytes] = []
     rows: list[int] = []
@@ -198,7 +198,7 @@ def _plain(data: bytes) -> bool:
     return data.isascii() and not any(b in data for b in _STRIPPABLE)
 
 
-def _chunk(data: bytes, columns: list[str], first_row: int, expected: int | None) -> Chunk:
+def parse_chunk(data: bytes, columns: list[str], first_row: int, expected: int | None) -> Chunk:
     """Parse one chunk of ``expected`` records (the count split_records gives; None: one per line).
 
     Without quotes polars ends a row at each newline and nowhere else (a lone "\r" makes a line too
@@ -211,7 +211,7 @@ def _chunk(data: bytes, columns: list[str], first_row: int, expected: int | None
     except (UnicodeDecodeError, pl.exceptions.PolarsError):
         frame = None
     if frame is None or (expected is not None and frame.height != expected):  # refused or miscounted
-        return _slow(split_records(data, final=True, width=len(columns))[0], columns, first_row)
+        return parse_slowly(split_records(data, final=True, width=len(columns))[0], columns, first_row)
     rows = pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64, eager=True).alias(ROW)
     return Chunk(frame.with_columns(rows).select(ROW, *columns), [], _plain(data))
 
@@ -289,7 +289,7 @@ def _cut_plain(
             return None
         data = b"".join([*pieces[:-1], memoryview(last)[:cut]])
         rest = last[cut:]
-    return _chunk(data, columns, first_row, None), rest
+    return parse_chunk(data, columns, first_row, None), rest
 
 
 def _cut_quoted(
@@ -305,8 +305,8 @@ def _cut_quoted(
     fast = fast_cut(whole, final=exhausted, width=width)
     if fast is not None and fast[0] > 0:
         cut, records = fast
-        return _chunk(whole[:cut], columns, first_row, records), whole[cut:]
+        return parse_chunk(whole[:cut], columns, first_row, records), whole[cut:]
     records_split, used = split_records(whole, final=exhausted, width=width)
     if used == 0 and not exhausted:
         return None
-    return _slow(records_split, columns, first_row), whole[used:]
+    return parse_slowly(records_split, columns, first_row), whole[used:]

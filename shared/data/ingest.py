@@ -98,7 +98,7 @@ def _empty_issues() -> pl.DataFrame:
     return pl.DataFrame(schema=ISSUE_SCHEMA)
 
 
-def _cast_chunk(
+def cast_chunk(
     frame: pl.DataFrame, dtypes: Mapping[str, ColumnType], text: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cast a cleaned chunk; the values of text columns that fail to parse come back as issues."""
@@ -126,7 +126,7 @@ def _cast_chunk(
     return parsed, pl.concat(issues) if issues else _empty_issues()
 
 
-def _bad_issues(chunk: Chunk) -> pl.DataFrame:
+def bad_issues(chunk: Chunk) -> pl.DataFrame:
     if not chunk.bad:
         return _empty_issues()
     return pl.DataFrame(
@@ -140,7 +140,7 @@ def _bad_issues(chunk: Chunk) -> pl.DataFrame:
     )
 
 
-def _decide(
+def decide_types(
     columns: list[str],
     text: list[str],
     evidence: TypeEvidence,
@@ -189,9 +189,9 @@ def _typed_pass(
     rows_read = 0
     for chunk in chunks:
         cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in columns)
-        typed, bad_values = _cast_chunk(cleaned, dtypes, columns)
+        typed, bad_values = cast_chunk(cleaned, dtypes, columns)
         frames.append(typed)
-        issues += [bad_values, _bad_issues(chunk)]
+        issues += [bad_values, bad_issues(chunk)]
         rows_read += chunk.frame.height + len(chunk.bad)
     return frames, issues, rows_read
 
@@ -257,7 +257,7 @@ def _assemble(
             continue
         guess, kind = kept.guesses[c], dtypes[c]
         if guess.kind is None:  # text: cast it now, exactly as the second pass would
-            typed, bad_values = _cast_chunk(pl.DataFrame([series[ROW], guess.values]), dtypes, [c])
+            typed, bad_values = cast_chunk(pl.DataFrame([series[ROW], guess.values]), dtypes, [c])
             series[c] = typed[c]
             issues.append(bad_values)
         elif guess.kind == kind:
@@ -312,12 +312,12 @@ def _first_pass(
         cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in columns)
         parsed = parse_numbers(cleaned, text)
         evidence.add_parsed(cleaned, text, parsed)
-        typed, bad_values = _cast_chunk(cleaned.select(ROW, *declared), overrides, declared)
+        typed, bad_values = cast_chunk(cleaned.select(ROW, *declared), overrides, declared)
         kept.append(
             _Kept(
                 declared=typed,
                 guesses={c: _guess(cleaned, parsed, c) for c in text},
-                issues=[bad_values, _bad_issues(chunk)],
+                issues=[bad_values, bad_issues(chunk)],
                 records=chunk.frame.height + len(chunk.bad),
             )
         )
@@ -357,7 +357,7 @@ def _ingest_csv(
             )
         kept = _first_pass(chunks, overrides, text, evidence)
     version = hasher.sha.hexdigest()
-    dtypes = _decide(columns, columns, evidence, overrides, majority)
+    dtypes = decide_types(columns, columns, evidence, overrides, majority)
     assembled = _assemble_all(kept, columns, dtypes)
     if assembled is None:
         # A chunk kept a column as numbers that the whole file decided otherwise (e.g. ids that
@@ -400,11 +400,11 @@ def _ingest_parquet(
         for df in read_parquet_batches(source, chunk_rows, text):
             evidence.add(df, [c for c in text if c not in overrides])
     dtypes = {c: type_of(dtype) for c, dtype in schema.items()}
-    dtypes.update(_decide(columns, text, evidence, overrides, majority))
+    dtypes.update(decide_types(columns, text, evidence, overrides, majority))
     frames: list[pl.DataFrame] = []
     issues: list[pl.DataFrame] = []
     for df in read_parquet_batches(source, chunk_rows, text):
-        typed, bad_values = _cast_chunk(df, dtypes, text)
+        typed, bad_values = cast_chunk(df, dtypes, text)
         frames.append(typed)
         issues.append(bad_values)
     rows_read = sum(f.height for f in frames)

@@ -33,12 +33,12 @@ from shared.data.ingest import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_TYPE_MAJORITY,
     MAX_COLUMNS,
-    _bad_issues,
-    _cast_chunk,
-    _decide,
     _drain,
     _Hasher,
     _too_wide,
+    bad_issues,
+    cast_chunk,
+    decide_types,
 )
 from shared.data.parquet_reader import read_parquet_batches, text_columns
 from shared.data.types import ROW, clean_text, type_of
@@ -183,7 +183,9 @@ def _survey_csv(
     version, size = hasher.sha.hexdigest(), hasher.size
     if problem is not None:
         return Survey(version, size, "csv", [], {}, [problem])
-    return Survey(version, size, "csv", columns, _decide(columns, columns, evidence, overrides, majority), [])
+    return Survey(
+        version, size, "csv", columns, decide_types(columns, columns, evidence, overrides, majority), []
+    )
 
 
 def _parquet_schema(stream: BinaryIO) -> dict[str, pl.DataType]:
@@ -232,7 +234,7 @@ def _survey_parquet(
                     evidence.add(df, guessed)
     columns = list(schema)
     dtypes = {c: type_of(dtype) for c, dtype in schema.items()}
-    dtypes.update(_decide(columns, text, evidence, overrides, majority))
+    dtypes.update(decide_types(columns, text, evidence, overrides, majority))
     return Survey(version, size, "parquet", columns, dtypes, [], tuple(text))
 
 
@@ -254,8 +256,8 @@ def typed_parts(
                 cleaned = chunk.frame.with_columns(
                     clean_text(c, strip=not chunk.plain) for c in found.columns
                 )
-                typed, bad_values = _cast_chunk(cleaned, found.dtypes, found.columns)
-                issues = pl.concat([bad_values, _bad_issues(chunk)])
+                typed, bad_values = cast_chunk(cleaned, found.dtypes, found.columns)
+                issues = pl.concat([bad_values, bad_issues(chunk)])
                 records = chunk.frame.height + len(chunk.bad)
                 yield Part(typed, issues.sort("row", "column", nulls_last=True), records)
         return
@@ -267,6 +269,6 @@ def typed_parts(
                 rows += df.height
                 if before:
                     df = df.with_columns(pl.col(ROW) + before)
-                typed, bad_values = _cast_chunk(df, found.dtypes, list(found.text))
+                typed, bad_values = cast_chunk(df, found.dtypes, list(found.text))
                 yield Part(typed, bad_values.sort("row", "column", nulls_last=True), df.height)
         before += rows

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from shared.contracts import DatasetPlan, DatasetRef, PartOutput, PartSurvey, PartTyping
 from shared.data.inference import TypeEvidence
-from shared.data.ingest import DEFAULT_TYPE_MAJORITY, ISSUE_SCHEMA, _decide
+from shared.data.ingest import DEFAULT_TYPE_MAJORITY, ISSUE_SCHEMA, decide_types
 from shared.data.parquet_sink import ParquetSink
 from shared.data.split import SPLITS
 from shared.data.validate_parts import merge_states
@@ -52,14 +52,14 @@ def merge_surveys(
                 key = cast(ColumnType, kind)
                 seen[key] = seen.get(key, 0) + n
     overrides = cast(dict[str, ColumnType], plan.overrides)
-    dtypes = _decide(plan.columns, plan.columns, evidence, overrides, DEFAULT_TYPE_MAJORITY)
+    dtypes = decide_types(plan.columns, plan.columns, evidence, overrides, DEFAULT_TYPE_MAJORITY)
     first_rows, row = [], 1
     for part in sorted(surveys, key=lambda s: s.index):
         first_rows.append(row)
         row += part.records
     typing = PartTyping(dtypes=dict(dtypes), first_rows=first_rows, rows_read=row - 1)
     existing = storage.datasets.try_get(spec.name, plan.version)
-    if existing is not None and datasets._typed_alike(storage, existing, dict(dtypes)):
+    if existing is not None and datasets.typed_alike(storage, existing, dict(dtypes)):
         summary = datasets.dataset_summary(existing, reused=True, source_blobs=plan.source_blobs)
         reused = DatasetRef.model_validate(summary)
         return typing.model_copy(update={"reused": reused}).to_payload()
@@ -131,7 +131,7 @@ def _write_ingest(
     )
 
 
-def _publish_ingest(
+def publish_ingest(
     storage: Storage, spec: PipelineSpec, plan: DatasetPlan, typing: PartTyping
 ) -> tuple[DatasetRecord, list[str]]:
     """Publish the version's row (its typed rows written); returns the row now published and blobs to drop."""
@@ -149,10 +149,10 @@ def _publish_ingest(
         source_blobs=plan.source_blobs,
     )
     existing = storage.datasets.try_get(spec.name, plan.version)
-    if existing is not None and datasets._typed_alike(storage, existing, dict(typing.dtypes)):
+    if existing is not None and datasets.typed_alike(storage, existing, dict(typing.dtypes)):
         published, ours = existing, False  # a concurrent run published these rows first
     else:
-        published, ours = datasets._publish_ingest(storage, record, existing, dict(typing.dtypes))
+        published, ours = datasets.publish_ingest(storage, record, existing, dict(typing.dtypes))
     drop = [] if ours else [f"{folder}/ingested.parquet", f"{folder}/issues.parquet", f"{folder}/ingest.json"]
     return published, drop
 
@@ -176,7 +176,7 @@ def merge_parts(
     v = merge_states(checker, states).finish()
     etags: dict[str, str] = {n: e for s in states for n, e in s.get("etags", {}).items()}
     key = datasets.rules_key(spec)
-    out = f"{plan.folder}/{key}-{datasets._fresh_id()}"
+    out = f"{plan.folder}/{key}-{datasets.fresh_id()}"
     splits: dict[str, str] = {}
     split_rows: dict[str, int] = {}
     profile_blob = None
@@ -192,12 +192,12 @@ def merge_parts(
                 target = f"{out}/{name}.parquet"
                 ref, rows = _concat(storage, names, target, etags, buffer_bytes=datasets.SPLIT_GROUP_BYTES)
                 refs[name], splits[name], split_rows[name] = ref, ref.name, rows
-            profile = datasets._profile(storage, refs, v.rows_accepted)
+            profile = datasets.profile_splits(storage, refs, v.rows_accepted)
             profile_blob = storage.blobs.put_bytes(
                 "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
             ).name
         ingest_written.result()
-    record, dropped = _publish_ingest(storage, spec, plan, typing)
+    record, dropped = publish_ingest(storage, spec, plan, typing)
     if v.baseline_inferred and not v.rejected:
         with contextlib.suppress(AlreadyExistsError):
             storage.blobs.put_bytes(
@@ -223,7 +223,7 @@ def merge_parts(
         }
     )
     checks = {"notes": list(v.notes), "failures": v.failure_counts}
-    published = datasets._publish_validation(storage, updated, record.ingested_blob, key)
+    published = datasets.publish_validation(storage, updated, record.ingested_blob, key)
     leftovers: list[tuple[str, str | None]] = [("datasets", n) for n in dropped]
     for s in states:
         leftovers += [("datasets", s["ingested"]), ("datasets", s["issues"]), ("quarantine", s["quarantine"])]
@@ -233,7 +233,7 @@ def merge_parts(
         # A concurrent validation of the same rows under the same rules was published first.
         leftovers += [("datasets", n) for n in splits.values()]
         leftovers += [("quarantine", quarantine.name), ("profiles", profile_blob)]
-        datasets._delete_quietly(storage, leftovers)
+        datasets.delete_quietly(storage, leftovers)
         return {**datasets.dataset_summary(published, reused=True), **checks}
-    datasets._delete_quietly(storage, leftovers)
+    datasets.delete_quietly(storage, leftovers)
     return {**datasets.dataset_summary(updated, reused=False), **checks}

@@ -31,7 +31,7 @@ from shared.data.bundled import bundled_csv_bytes
 from shared.data.chained_view import BlobShape, ChainedView, Segment, header_length, segments
 from shared.data.csv_layout import Cut, layout_csv, read_cut
 from shared.data.inference import TypeEvidence
-from shared.data.ingest import ISSUE_SCHEMA, MAX_COLUMNS, _bad_issues, _cast_chunk
+from shared.data.ingest import ISSUE_SCHEMA, MAX_COLUMNS, bad_issues, cast_chunk
 from shared.data.parquet_sink import ParquetSink
 from shared.data.prepare import ingest_overrides
 from shared.data.split import SPLITS, split_frame
@@ -270,8 +270,8 @@ def process_part(
             for cut in _cuts(plan.parts[index]):
                 chunk = read_cut(stream, cut, plan.columns, row, plan.size)
                 cleaned = chunk.frame.with_columns(clean_text(c, strip=not chunk.plain) for c in plan.columns)
-                typed, bad_values = _cast_chunk(cleaned, dtypes, plan.columns)
-                found = pl.concat([bad_values, _bad_issues(chunk)]).sort("row", "column", nulls_last=True)
+                typed, bad_values = cast_chunk(cleaned, dtypes, plan.columns)
+                found = pl.concat([bad_values, bad_issues(chunk)]).sort("row", "column", nulls_last=True)
                 rows.write(typed)
                 issues.write(found)
                 accepted, failed = checker.add(typed, found)

@@ -63,7 +63,7 @@ def _prefix(spec: PipelineSpec, version: str) -> str:
     return f"{spec.name}/{version}"
 
 
-def _fresh_id() -> str:
+def fresh_id() -> str:
     """A writer's own folder name: concurrent writers of one version never share a blob."""
     return uuid.uuid4().hex[:12]
 
@@ -76,7 +76,7 @@ def _ingest_dir(record: DatasetRecord) -> str:
     return posixpath.dirname(record.ingested_blob)
 
 
-def _delete_quietly(storage: Storage, blobs: Sequence[tuple[str, str | None]]) -> None:
+def delete_quietly(storage: Storage, blobs: Sequence[tuple[str, str | None]]) -> None:
     """Best-effort removal of a losing writer's blobs (a leftover only costs storage)."""
     for container, name in blobs:
         if name:
@@ -177,11 +177,11 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         )
     version = found.version
     existing = storage.datasets.try_get(spec.name, version)
-    if existing is not None and _typed_alike(storage, existing, found.dtypes):
+    if existing is not None and typed_alike(storage, existing, found.dtypes):
         return dataset_summary(existing, reused=True, source_blobs=lineage)
     # New bytes, or the same bytes typed differently (schema_overrides changed): the typed rows
     # are rewritten and the record goes back to "ingested", so validation runs on them again.
-    prefix = f"{_prefix(spec, version)}/{_fresh_id()}"
+    prefix = f"{_prefix(spec, version)}/{fresh_id()}"
     schema = {ROW: pl.Int64(), **{c: POLARS_TYPES[found.dtypes[c]] for c in found.columns}}
     rows_read = 0
     rows = ParquetSink(storage.blobs.open_write("datasets", f"{prefix}/ingested.parquet"), schema)
@@ -219,14 +219,14 @@ def ingest(storage: Storage, spec: PipelineSpec, settings: Settings | None = Non
         issues_blob=f"{prefix}/issues.parquet",
         source_blobs=lineage,
     )
-    published, ours = _publish_ingest(storage, record, existing, found.dtypes)
+    published, ours = publish_ingest(storage, record, existing, found.dtypes)
     if not ours:
         names = [record.ingested_blob, record.issues_blob, f"{prefix}/ingest.json"]
-        _delete_quietly(storage, [("datasets", n) for n in names])
+        delete_quietly(storage, [("datasets", n) for n in names])
     return dataset_summary(published, reused=not ours, source_blobs=lineage)
 
 
-def _publish_ingest(
+def publish_ingest(
     storage: Storage, record: DatasetRecord, seen: DatasetRecord | None, dtypes: dict[str, Any]
 ) -> tuple[DatasetRecord, bool]:
     """Make ``record`` the version's row unless a concurrent ingest of the same typing got there first.
@@ -243,7 +243,7 @@ def _publish_ingest(
                 return record, True
             except AlreadyExistsError:
                 continue
-        if current.ingested_blob != seen_blob and _typed_alike(storage, current, dtypes):
+        if current.ingested_blob != seen_blob and typed_alike(storage, current, dtypes):
             return current, False  # the same bytes, typed the same way, by a run that finished first
         try:
             storage.datasets.replace(record, etag)
@@ -255,7 +255,7 @@ def _publish_ingest(
     )
 
 
-def _typed_alike(storage: Storage, record: DatasetRecord, dtypes: dict[str, Any]) -> bool:
+def typed_alike(storage: Storage, record: DatasetRecord, dtypes: dict[str, Any]) -> bool:
     """Whether the stored typed rows of a version have the column types this ingest decided."""
     meta = json.loads(storage.blobs.get_bytes("datasets", f"{_ingest_dir(record)}/ingest.json"))
     return bool(meta.get("dtypes") == dtypes)
@@ -368,7 +368,7 @@ def _write_batch(
     return False
 
 
-def _profile(storage: Storage, refs: dict[str, BlobRef], rows: int) -> ReferenceProfile:
+def profile_splits(storage: Storage, refs: dict[str, BlobRef], rows: int) -> ReferenceProfile:
     """The accepted rows' profile, read back from the splits a few columns at a time (ranged reads)."""
     files = [
         pq.ParquetFile(storage.blobs.open_range(r.container, r.name, etag=r.etag), pre_buffer=True)
@@ -396,7 +396,7 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
     if record.status in ("validated", "rejected") and record.rules_key == key:
         return dataset_summary(record, reused=True)
     baseline = load_baseline(storage, spec.name)
-    out = f"{_ingest_dir(record)}/{key}-{_fresh_id()}"
+    out = f"{_ingest_dir(record)}/{key}-{fresh_id()}"
     v, quarantine, sinks = _checked(storage, spec, record, baseline, out)
     splits: dict[str, str] = {}
     split_rows: dict[str, int] = {}
@@ -410,7 +410,7 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
             sink.close()
             ref = sink.target.ref  # type: ignore[attr-defined]
             refs[name], splits[name], split_rows[name] = ref, ref.name, sink.rows
-        profile = _profile(storage, refs, v.rows_accepted)
+        profile = profile_splits(storage, refs, v.rows_accepted)
         profile_blob = storage.blobs.put_bytes(
             "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
         ).name
@@ -440,18 +440,18 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
         }
     )
     checks = {"notes": list(v.notes), "failures": v.failure_counts}
-    published = _publish_validation(storage, updated, record.ingested_blob, key)
+    published = publish_validation(storage, updated, record.ingested_blob, key)
     if published.splits != updated.splits or published.quarantine_blob != updated.quarantine_blob:
         # A concurrent validation of the same rows under the same rules was published first:
         # this run uses its splits (one dataset version, one set of splits) and drops its own.
         mine: list[tuple[str, str | None]] = [("datasets", n) for n in splits.values()]
         mine += [("quarantine", quarantine.name), ("profiles", profile_blob)]
-        _delete_quietly(storage, mine)
+        delete_quietly(storage, mine)
         return {**dataset_summary(published, reused=True), **checks}
     return {**dataset_summary(updated, reused=False), **checks}
 
 
-def _publish_validation(
+def publish_validation(
     storage: Storage, updated: DatasetRecord, ingested_blob: str | None, key: str
 ) -> DatasetRecord:
     """Publish a validation on the version's row unless one of the same rows and rules is there already.

@@ -82,7 +82,7 @@ def fan_out(storage: Storage, spec: PipelineSpec, settings: Settings) -> tuple[D
     return plan, dataset_merge.merge_parts(storage, spec, plan, typing, outputs)
 
 
-def _profile(storage: Storage, blob: str) -> dict[str, Any]:
+def profile_splits(storage: Storage, blob: str) -> dict[str, Any]:
     return ReferenceProfile.model_validate_json(storage.blobs.get_bytes("profiles", blob)).model_dump()
 
 
@@ -120,7 +120,7 @@ def test_fan_out_equals_the_single_pass(
         a = datasets.read_frame(storage, single["splits"][split])
         b = datasets.read_frame(storage, merged["splits"][split])
         assert a.height > 0 and a.equals(b), split
-    assert _profile(storage, merged["profile_blob"]) == _profile(storage, single["profile_blob"])
+    assert profile_splits(storage, merged["profile_blob"]) == profile_splits(storage, single["profile_blob"])
     q_single = storage.blobs.get_bytes("quarantine", single["quarantine_blob"])
     q_merged = storage.blobs.get_bytes("quarantine", merged["quarantine_blob"])
     assert q_merged == q_single
@@ -203,7 +203,7 @@ def test_a_prefix_of_blobs_in_parts_equals_the_chained_single_pass(
     for split in ("train", "validation", "holdout"):
         a = datasets.read_frame(storage, single["splits"][split])
         assert a.equals(datasets.read_frame(storage, merged["splits"][split])), split
-    assert _profile(storage, merged["profile_blob"]) == _profile(storage, single["profile_blob"])
+    assert profile_splits(storage, merged["profile_blob"]) == profile_splits(storage, single["profile_blob"])
     q = [storage.blobs.get_bytes("quarantine", r["quarantine_blob"]) for r in (single, merged)]
     assert q[0] == q[1]
     record = _record(storage, parts_spec, merged["version"])
