@@ -83,12 +83,9 @@ def check_rollout(payload: Payload) -> Payload:
         if record is None or record.rollout_id != r.rollout_id or not record.active:
             why = record.reason if record is not None and record.rollout_id == r.rollout_id else "replaced"
             return RolloutCheck(verdict="ended", reason=why or "ended")
-        checks = load_spec(r.spec).deployment.checks
-        stats = telemetry.collect(storage, r.model, r.rollout_id, record.step_started_at)
-        empty = telemetry.VersionStats()
-        result = telemetry.compare(
-            stats.get(record.production or "", empty), stats.get(record.candidate, empty), checks
-        )
+        spec = load_spec(r.spec)
+        checks = spec.deployment.checks
+        result = telemetry.check(storage, spec, record)  # live telemetry, and quality where labeled
         numbers = {**result.numbers, "step": r.step + 1, "share": r.share}
         if result.verdict == "insufficient" and checks.allow_insufficient_traffic:
             return RolloutCheck(

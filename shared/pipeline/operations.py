@@ -116,6 +116,35 @@ class RolloutChecks(_Strict):
     allow_insufficient_traffic: bool = Field(
         default=False, description="Treat a check without enough traffic as a pass (never by default)."
     )
+    quality_metric: str | None = Field(
+        default=None,
+        description="Metric compared on labeled feedback: accuracy, auc or f1 (classification), rmse or "
+        "mae (regression); default monitoring.quality.metric, else accuracy / rmse.",
+    )
+    max_quality_drop: float = Field(
+        default=0.05,
+        gt=0,
+        description="How much worse than production's the candidate's metric may be on labeled feedback "
+        "(metric units, or a fraction of production's value when relative).",
+    )
+    quality_relative: bool | None = Field(
+        default=None,
+        description="max_quality_drop as a fraction of production's value; default: yes for rmse/mae, "
+        "no for bounded metrics.",
+    )
+    min_labeled: int = Field(
+        default=50,
+        ge=1,
+        description="Labeled rows each version needs for a quality decision; fewer is no decision, "
+        "never a breach and never required for a pass (labels are often late).",
+    )
+
+    @model_validator(mode="after")
+    def _check_quality_metric(self) -> RolloutChecks:
+        known = ("accuracy", "auc", "f1", "rmse", "mae")
+        if self.quality_metric is not None and self.quality_metric not in known:
+            raise ValueError(f"quality_metric must be one of {', '.join(known)}, not {self.quality_metric!r}")
+        return self
 
 
 Strategy = Literal["direct", "canary", "linear", "shadow"]

@@ -5,6 +5,11 @@ how long it took, and the predictions. A background thread writes what it gather
 part every ``flush_s`` (``inference-logs/rollout-telemetry/<model>/<rollout id>/<version>/<time>-<id>.json``);
 the check of a bake period reads the parts written since the step began. Scoring never waits on
 storage here either: a part that fails to write is retried with the next flush.
+
+Where ground-truth feedback exists, the check also compares model quality: the predictions log
+joined with feedback since the rollout began (labels are late, so earlier steps' answers count),
+the spec's metric on each version's labeled rows. Too few labels is no quality decision: never a
+breach, and never required for a pass.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +28,10 @@ from shared.monitoring.stats import jensen_shannon
 from shared.pipeline.operations import RolloutChecks
 from shared.rollout_contracts import RolloutCheck
 from shared.storage.factory import Storage
+
+if TYPE_CHECKING:
+    from shared.pipeline.spec import PipelineSpec
+    from shared.steps.rollout import RolloutRecord
 
 CONTAINER = "inference-logs"
 PREFIX = "rollout-telemetry"
@@ -179,9 +188,20 @@ def prediction_distance(reference: list[Any], current: list[Any]) -> float:
     return jensen_shannon(ref_bins, cur_bins)
 
 
-def compare(production: VersionStats, candidate: VersionStats, checks: RolloutChecks) -> RolloutCheck:
-    """The bake check: a breach names each threshold crossed, with the numbers."""
+def compare(
+    production: VersionStats,
+    candidate: VersionStats,
+    checks: RolloutChecks,
+    quality: dict[str, Any] | None = None,
+) -> RolloutCheck:
+    """The bake check: a breach names each threshold crossed, with the numbers.
+
+    ``quality`` (from :func:`quality_numbers`) adds the model-quality comparison: its breach rolls
+    back like any other; without a decision it is only reported.
+    """
     numbers: dict[str, Any] = {"production": production.summary(), "candidate": candidate.summary()}
+    if quality is not None:
+        numbers["quality"] = quality
     short = [
         f"{who} scored {stats.requests} requests (need {checks.min_requests})"
         for who, stats in (("candidate", candidate), ("production", production))
@@ -189,6 +209,8 @@ def compare(production: VersionStats, candidate: VersionStats, checks: RolloutCh
     ]
     if short:
         numbers["min_requests"] = checks.min_requests
+        if quality is not None and quality["decision"] == "breach":  # labels decide even on thin traffic
+            return RolloutCheck(verdict="breach", reason=quality["reason"], numbers=numbers)
         return RolloutCheck(
             verdict="insufficient", reason="insufficient traffic: " + "; ".join(short), numbers=numbers
         )
@@ -214,6 +236,97 @@ def compare(production: VersionStats, candidate: VersionStats, checks: RolloutCh
                 f"prediction distribution distance {distance:.3f} > {checks.max_prediction_distance:g} "
                 "(Jensen-Shannon)"
             )
+    if quality is not None and quality["decision"] == "breach":
+        breaches.append(quality["reason"])
     if breaches:
         return RolloutCheck(verdict="breach", reason="; ".join(breaches), numbers=numbers)
-    return RolloutCheck(verdict="pass", reason="within every threshold", numbers=numbers)
+    reason = "within every threshold"
+    if quality is not None and quality["decision"] != "ok":
+        reason += f" ({quality['reason']})"
+    return RolloutCheck(verdict="pass", reason=reason, numbers=numbers)
+
+
+def quality_numbers(
+    storage: Storage, spec: PipelineSpec, record: RolloutRecord, until: datetime
+) -> dict[str, Any]:
+    """Candidate vs production on their labeled predictions since the rollout began.
+
+    ``decision``: ``breach`` when both have ``min_labeled`` labeled rows and the candidate's metric
+    is worse than production's by more than ``max_quality_drop`` (absolute for bounded metrics,
+    relative for rmse/mae, as the quality monitor decides); ``ok``; or ``none`` (too few labels).
+    """
+    from shared.models.metrics import REGISTRY
+    from shared.monitoring.quality import DEFAULT_METRIC, REPORTED, labeled_rows, observed_metrics
+    from shared.steps.feedback import joined_window
+
+    checks = spec.deployment.checks
+    metric = checks.quality_metric or spec.monitoring.quality.metric or DEFAULT_METRIC[spec.task]
+    if metric not in REPORTED[spec.task]:  # a metric of the other task: decide on the default one
+        metric = DEFAULT_METRIC[spec.task]
+    since = record.started_at or until
+    joined = joined_window(storage, record.model, since, until) if since < until else None
+    out: dict[str, Any] = {"metric": metric, "min_labeled": checks.min_labeled}
+    values: dict[str, float | None] = {}
+    for who, version in (("production", record.production or ""), ("candidate", record.candidate)):
+        model = storage.models.try_get(record.model, version) if version else None
+        classes = list(model.input_schema.get("classes") or []) if model is not None else []
+        rows = joined.filter(joined["version"] == version) if joined is not None else None
+        if rows is None or rows.is_empty():
+            out[who] = {"version": version, "rows": 0, "labeled": 0, metric: None}
+            values[who] = None
+            continue
+        labeled = labeled_rows(rows, spec.task, classes)
+        value = observed_metrics(spec.task, labeled).get(metric)
+        values[who] = value
+        out[who] = {
+            "version": version,
+            "rows": labeled.rows,
+            "labeled": labeled.labeled,
+            metric: round(value, 4) if value is not None else None,
+        }
+    short = [
+        f"{who} {out[who]['labeled']}"
+        for who in ("candidate", "production")
+        if out[who]["labeled"] < checks.min_labeled
+    ]
+    prod, cand = values["production"], values["candidate"]
+    if short or prod is None or cand is None:
+        why = (
+            f"labeled rows {', '.join(short)} < min_labeled {checks.min_labeled}"
+            if short
+            else f"{metric} undefined"
+        )
+        counts = (
+            f"{out['candidate']['labeled']} candidate / {out['production']['labeled']} production labeled"
+        )
+        return {**out, "decision": "none", "reason": f"no quality decision ({counts}: {why})"}
+    entry = REGISTRY[metric]
+    relative = checks.quality_relative if checks.quality_relative is not None else not np.isfinite(entry.high)
+    allowed = checks.max_quality_drop * abs(prod) if relative else checks.max_quality_drop
+    drop = prod - cand if entry.direction == "higher" else cand - prod
+    breach = drop > allowed
+    reason = (
+        f"{metric} {cand:.4f} vs production {prod:.4f} on labeled feedback (drop {drop:+.4f} "
+        f"{'>' if breach else '<='} allowed {allowed:.4f}; {out['candidate']['labeled']} / "
+        f"{out['production']['labeled']} labeled)"
+    )
+    return {
+        **out,
+        "drop": round(drop, 4),
+        "allowed_drop": round(allowed, 4),
+        "decision": "breach" if breach else "ok",
+        "reason": reason,
+    }
+
+
+def check(storage: Storage, spec: PipelineSpec, record: RolloutRecord) -> RolloutCheck:
+    """A bake check of ``record``'s current step: live telemetry since it began, quality since the start."""
+    stats = collect(storage, record.model, record.rollout_id, record.step_started_at)
+    empty = VersionStats()
+    quality = quality_numbers(storage, spec, record, datetime.now(UTC))
+    return compare(
+        stats.get(record.production or "", empty),
+        stats.get(record.candidate, empty),
+        spec.deployment.checks,
+        quality,
+    )
