@@ -11,7 +11,6 @@ publishes it (same version, same rules key), so either path reuses the other's r
 
 from __future__ import annotations
 
-import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -25,7 +24,7 @@ from shared.data.ingest import DEFAULT_TYPE_MAJORITY, ISSUE_SCHEMA, decide_types
 from shared.data.parquet_sink import ParquetSink
 from shared.data.split import SPLITS
 from shared.data.validate_parts import merge_states
-from shared.errors import AlreadyExistsError, ValidationError
+from shared.errors import ValidationError
 from shared.pipeline.sections import ColumnType
 from shared.pipeline.spec import PipelineSpec
 from shared.steps import datasets
@@ -198,29 +197,16 @@ def merge_parts(
             ).name
         ingest_written.result()
     record, dropped = publish_ingest(storage, spec, plan, typing)
-    if v.baseline_inferred and not v.rejected:
-        with contextlib.suppress(AlreadyExistsError):
-            storage.blobs.put_bytes(
-                "profiles",
-                f"{spec.name}/baseline.json",
-                v.baseline.to_json().encode(),
-                content_type="application/json",
-                overwrite=False,
-            )
-    updated = record.model_copy(
-        update={
-            "rows": v.rows_accepted,
-            "rows_read": v.rows_read,
-            "rows_quarantined": v.rows_quarantined,
-            "status": "rejected" if v.rejected else "validated",
-            "reasons": list(v.reasons),
-            "splits": splits,
-            "split_rows": split_rows,
-            "profile_blob": profile_blob,
-            "quarantine_blob": quarantine.name,
-            "schema_": json.loads(v.baseline.to_json()),
-            "rules_key": key,
-        }
+    updated = datasets.validated_record(
+        storage,
+        spec,
+        record,
+        v,
+        key,
+        splits=splits,
+        split_rows=split_rows,
+        profile_blob=profile_blob,
+        quarantine_blob=quarantine.name,
     )
     checks = {"notes": list(v.notes), "failures": v.failure_counts}
     published = datasets.publish_validation(storage, updated, record.ingested_blob, key)

@@ -414,30 +414,16 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
         profile_blob = storage.blobs.put_bytes(
             "profiles", f"{out}.json", profile.to_json().encode(), content_type="application/json"
         ).name
-    if v.baseline_inferred and not v.rejected:
-        # Create-only: a concurrent first validation that got there first keeps its baseline.
-        with contextlib.suppress(AlreadyExistsError):
-            storage.blobs.put_bytes(
-                "profiles",
-                f"{spec.name}/baseline.json",
-                v.baseline.to_json().encode(),
-                content_type="application/json",
-                overwrite=False,
-            )
-    updated = record.model_copy(
-        update={
-            "rows": v.rows_accepted,
-            "rows_read": v.rows_read,
-            "rows_quarantined": v.rows_quarantined,
-            "status": "rejected" if v.rejected else "validated",
-            "reasons": list(v.reasons),
-            "splits": splits,
-            "split_rows": split_rows,
-            "profile_blob": profile_blob,
-            "quarantine_blob": quarantine.name,
-            "schema_": json.loads(v.baseline.to_json()),
-            "rules_key": key,
-        }
+    updated = validated_record(
+        storage,
+        spec,
+        record,
+        v,
+        key,
+        splits=splits,
+        split_rows=split_rows,
+        profile_blob=profile_blob,
+        quarantine_blob=quarantine.name,
     )
     checks = {"notes": list(v.notes), "failures": v.failure_counts}
     published = publish_validation(storage, updated, record.ingested_blob, key)
@@ -449,6 +435,49 @@ def validate(storage: Storage, spec: PipelineSpec, version: str) -> dict[str, An
         delete_quietly(storage, mine)
         return {**dataset_summary(published, reused=True), **checks}
     return {**dataset_summary(updated, reused=False), **checks}
+
+
+def validated_record(
+    storage: Storage,
+    spec: PipelineSpec,
+    record: DatasetRecord,
+    v: Totals,
+    key: str,
+    *,
+    splits: dict[str, str],
+    split_rows: dict[str, int],
+    profile_blob: str | None,
+    quarantine_blob: str,
+) -> DatasetRecord:
+    """The version's row as a validation leaves it; stores an inferred baseline first (create-only).
+
+    One home for the single pass and the fan-out merge: both end a validation exactly so.
+    """
+    if v.baseline_inferred and not v.rejected:
+        # Create-only: a concurrent first validation that got there first keeps its baseline.
+        with contextlib.suppress(AlreadyExistsError):
+            storage.blobs.put_bytes(
+                "profiles",
+                f"{spec.name}/baseline.json",
+                v.baseline.to_json().encode(),
+                content_type="application/json",
+                overwrite=False,
+            )
+    return record.model_copy(
+        update={
+            "rows": v.rows_accepted,
+            "rows_read": v.rows_read,
+            "rows_quarantined": v.rows_quarantined,
+            "status": "rejected" if v.rejected else "validated",
+            "reasons": list(v.reasons),
+            "splits": splits,
+            "split_rows": split_rows,
+            "profile_blob": profile_blob,
+            "quarantine_blob": quarantine_blob,
+            "schema_": json.loads(v.baseline.to_json()),
+            "rules_key": key,
+        }
+    )
 
 
 def publish_validation(
