@@ -2,7 +2,7 @@
 
 Names are the module stems without ``_bench`` (``coldstart drift durable ingest scoring``); none means all.
 Each benchmark runs as its own subprocess with a time limit, and a failing one does not stop the
-rest. ``drift`` runs under the bench venv (``BENCH_PYTHON``, default /work/.venv-bench/bin/python)
+rest. ``drift`` runs under the bench venv (``BENCH_PYTHON``, default the repository's .venv-bench/bin/python)
 when Evidently is importable there, so its Evidently comparison runs too; everything else runs
 under this interpreter. Exit status 1 when any benchmark failed.
 """
@@ -22,7 +22,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
-BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
+BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python")))
 #: Run order: cheap and self-contained first, the HTTP stack last.
 ORDER = ["coldstart", "drift", "feedback", "durable", "ingest", "tabular", "scoring", "dashboard"]
 RESULT_FILES = {

@@ -4,7 +4,7 @@ DataDriftPreset on the same synthetic frames.
 Run from the repository root:
 
     .venv/bin/python -m bench.drift_bench                      # ours only (Evidently not installed)
-    PYTHONPATH=. /work/.venv-bench/bin/python -m bench.drift_bench   # ours + Evidently
+    PYTHONPATH=. .venv-bench/bin/python -m bench.drift_bench   # ours + Evidently
 
 Evidently lives in its own venv (its pins must not touch the project's); see the bench notes in
 the JSON output. Writes bench/results/drift.json. ``--evidently-rows`` runs Evidently on a

@@ -7,7 +7,7 @@ Run from the repository root:
 
 The CSV (1,000,000 rows x 50 columns, ~0.4 GB) is generated once and cached under the system
 temp dir (``--cache-dir``); it is never written into the repository. Pandera runs in the bench
-venv (``/work/.venv-bench``, see bench/README.md) as a subprocess of this module started with
+venv (the repository's ``.venv-bench``, see bench/README.md) as a subprocess of this module started with
 ``--pandera-worker``; that worker imports only numpy, pandas/polars and pandera. Every variant
 includes reading the CSV from disk (page cache after the first run). Writes
 bench/results/ingest.json.
@@ -32,7 +32,7 @@ import polars as pl
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", "/work/.venv-bench/bin/python"))
+BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python")))
 N_FLOAT, N_INT, N_CAT = 40, 7, 3
 CATEGORIES = {
     "cat_0": ["red", "green", "blue", "yellow"],
