@@ -22,11 +22,15 @@ class Models:
     rows: list[dict[str, Any]]
 
 
-def server(storage: Storage, ttl: float = 0.0) -> Server:
-    """A Server reading aliases and rollouts afresh after ``ttl`` seconds, with a synchronous log."""
+def server(storage: Storage, ttl: float = 0.0, *, sync_log: bool = True) -> Server:
+    """A Server reading aliases and rollouts afresh after ``ttl`` seconds.
+
+    Its logs are synchronous (each request's rows in Blob before it returns) unless ``sync_log`` is
+    False: tests that send thousands of requests and read no log use the buffered writer, as a host does.
+    """
     return Server(
         storage,
         alias_ttl_s=ttl,
-        log_buffer=InferenceLogBuffer(storage, background=False),
+        log_buffer=InferenceLogBuffer(storage, background=not sync_log),
         telemetry=RolloutTelemetry(storage, flush_s=0.2),
     )
